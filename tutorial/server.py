@@ -1,0 +1,164 @@
+"""Start a chapter's run.py as a real server process, and stop it for sure.
+
+Used by the tests, the notebooks and the benchmark, so that all of them start
+the app exactly as a learner does: `python <chapter>/run.py --port N`.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PREFIX = "/api/v1/be/"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():  # pragma: no cover - runs in the child before exec
+    """Linux only: the server gets SIGTERM if the process that started it dies
+    (a killed Jupyter kernel, an interrupted test run), so it never lingers."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class ChapterServer:
+    """One server process started from `<folder>/run.py`.
+
+    >>> with ChapterServer("final", session_dir=tmp) as server:
+    ...     server.url("login")
+    """
+
+    def __init__(self, folder, port=None, workers=1, session_dir=None, cwd=None, env=None, options=True):
+        """`options=False` starts run.py with no options at all (its defaults: port 8000)."""
+        self.folder = Path(folder).resolve()
+        self.run_py = self.folder / "run.py"
+        self.options = options
+        self.port = port or (free_port() if options else 8000)
+        self.workers = workers
+        self.session_dir = Path(session_dir) if session_dir else None
+        self.cwd = Path(cwd).resolve() if cwd else self.folder
+        self.extra_env = dict(env or {})
+        self.process = None
+        self._log = None
+
+    @property
+    def base(self) -> str:
+        return "http://127.0.0.1:%d" % self.port
+
+    def url(self, endpoint: str = "") -> str:
+        """Full URL of a back-office endpoint: url("login")."""
+        return self.base + PREFIX + endpoint
+
+    @property
+    def command(self) -> list:
+        # `python chapters/04-login/run.py` when started from above the folder,
+        # `python run.py` when started inside it, as a learner types it.
+        script = self.run_py
+        if self.cwd == self.folder or self.cwd in self.folder.parents:
+            script = self.run_py.relative_to(self.cwd)
+        args = [sys.executable, str(script)]
+        if not self.options:
+            return args
+        args += ["--port", str(self.port)]
+        if self.workers != 1:
+            args += ["--workers", str(self.workers)]
+        return args
+
+    def start(self, timeout: float = 30.0) -> "ChapterServer":
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)  # nothing but the chapter folder may provide its modules
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the chapter folder
+        env["PYTHONIOENCODING"] = "utf-8"
+        if self.session_dir is not None:
+            env["SESSION_DIR"] = str(self.session_dir)
+        env.update(self.extra_env)
+        self._log = tempfile.TemporaryFile()
+        kwargs = {}
+        if os.name == "nt":  # pragma: no cover
+            kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            # Its own process group: when Sanic's manager gives up on a clean
+            # shutdown it kills its whole process group, which must not be ours
+            # (a Jupyter kernel, a test run).
+            kwargs["start_new_session"] = True
+            if sys.platform.startswith("linux"):
+                kwargs["preexec_fn"] = _die_with_parent
+        self.process = subprocess.Popen(
+            self.command, cwd=str(self.cwd), env=env, stdin=subprocess.DEVNULL,
+            stdout=self._log, stderr=subprocess.STDOUT, **kwargs)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Poll until the server answers HTTP (any status counts as ready) and,
+        with several workers, until every worker has said it is ready: a Ctrl-C
+        while Sanic still waits for a worker to start makes Sanic 25.12 hang."""
+        deadline = time.monotonic() + timeout
+        while self.workers > 1 and self.output().count("Worker ready") < self.workers:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                break  # reported below
+            time.sleep(0.05)
+        if self.workers > 1:
+            time.sleep(0.2)  # the manager looks for its workers every 0.1 s
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError("%s exited with %s before answering:\n%s"
+                                   % (shlex.join(self.command), self.process.returncode, self.output()))
+            try:
+                urllib.request.urlopen(self.base + "/", timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return  # a 404 is an answer: the server is up
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("%s did not answer within %ss:\n%s"
+                                       % (shlex.join(self.command), timeout, self.output()))
+                time.sleep(0.05)
+
+    def stop(self, timeout: float = 15.0):
+        """Ctrl-C the server (as a learner would), then make sure it is gone.
+        Returns the exit code."""
+        p = self.process
+        if p is None or p.poll() is not None:
+            return p.returncode if p else None
+        try:
+            p.send_signal(signal.CTRL_BREAK_EVENT if os.name == "nt" else signal.SIGINT)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        return p.returncode
+
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        if not self._log:
+            return ""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
