@@ -1,0 +1,185 @@
+"""Fixtures that read like the story: a `chapter`, its `session` helper, a `client`.
+
+Every test that takes the `chapter` fixture runs once per chapter folder, from
+the step that introduced the behaviour (`@pytest.mark.since(2)`) on, plus
+final/. The test id names the folder: test_expired_token[03-clear-update-token].
+"""
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest  # noqa: E402
+from sanic import Sanic  # noqa: E402
+
+# Every chapter's app is called 'webapp'; Sanic refuses a second app of the same
+# name in one process unless test mode is on.
+Sanic.test_mode = True
+
+from learner import LearnerReport, learner_target  # noqa: E402
+from support import AppClient, Target, repository_targets  # noqa: E402
+from tutorial.chapters import by_key  # noqa: E402
+from tutorial.loader import load_app, module_origin  # noqa: E402
+
+
+# ----------------------------------------------------------------- which folders
+
+def _chosen(config, targets):
+    wanted = config.getoption("--chapter")
+    if not wanted:
+        return targets
+    keys = set()
+    for key in wanted:
+        key = key.strip().rstrip("/\\")
+        if key == "final" or key.endswith("final"):
+            keys.add("final")
+            continue
+        try:
+            keys.add(by_key(key).slug)
+        except KeyError as err:
+            raise pytest.UsageError(str(err))
+    return [t for t in targets if t.id in keys]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "since(step): the behaviour exists from this chapter on")
+    config.addinivalue_line("markers", "until(step): the behaviour exists up to this chapter only")
+    config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
+    config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
+    config.addinivalue_line("markers", "final_only: runs against final/ only")
+    config.addinivalue_line("markers", "beyond_article: a rule of this repository that the article's code does not follow")
+    if config.getoption("--project"):
+        target = learner_target(config)
+        config.tutorial_targets = [target]
+        config.pluginmanager.register(LearnerReport(target, config), "tutorial-learner-report")
+    else:
+        if config.getoption("--step"):
+            raise pytest.UsageError("--step goes with --project (to check your own code); "
+                                    "for one of this repository's chapters use --chapter")
+        config.tutorial_targets = _chosen(config, repository_targets())
+
+
+def _step_range(definition):
+    since = definition.get_closest_marker("since")
+    until = definition.get_closest_marker("until")
+    return (since.args[0] if since else 0), (until.args[0] if until else 99)
+
+
+def pytest_generate_tests(metafunc):
+    if "chapter" not in metafunc.fixturenames:
+        return
+    low, high = _step_range(metafunc.definition)
+    targets = [t for t in metafunc.config.tutorial_targets if low <= t.number <= high]
+    if metafunc.definition.get_closest_marker("final_only"):
+        targets = [t for t in targets if t.id == "final"]
+    if not targets:
+        targets = [pytest.param(None, marks=pytest.mark.not_this_step)]
+    metafunc.parametrize("chapter", targets, ids=str)
+
+
+def _runs_against_a_chosen_folder(item):
+    if item.get_closest_marker("not_this_step"):
+        return False  # its behaviour comes after the chosen step
+    if item.config.getoption("--project") and item.get_closest_marker("repository_only"):
+        return False
+    if item.config.getoption("--chapter") or item.config.getoption("--project"):
+        # only the chosen chapters' tests, not the checks of the repository as a whole
+        return "chapter" in getattr(getattr(item, "callspec", None), "params", {})
+    return True
+
+
+def pytest_collection_modifyitems(config, items):
+    keep = [i for i in items if _runs_against_a_chosen_folder(i)]
+    if len(keep) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+
+
+# ----------------------------------------------------------------- the code under test
+
+_loaded = {}
+
+
+def loaded(chapter: Target):
+    """The chapter's app, imported once per test run and proven to come from its folder."""
+    if chapter.path not in _loaded:
+        _loaded[chapter.path] = load_app(chapter.path)
+    return _loaded[chapter.path]
+
+
+def assert_from(module, chapter: Target):
+    for origin in module_origin(module):
+        assert chapter.path in origin.parents, (
+            "%s was imported from %s, not from %s" % (module.__name__, origin, chapter.path))
+    return module
+
+
+@pytest.fixture
+def app(chapter):
+    """The chapter's Sanic app with its blueprint registered, as run.py does."""
+    code = loaded(chapter)
+    assert code.app is not None, "the app could not be built (run.py's imports failed): %s" % "; ".join(
+        "%s: %s" % (name, why.split("\n")[0]) for name, why in code.problems.items())
+    assert_from(code.module("api.be"), chapter)
+    return code.app
+
+
+@pytest.fixture
+def tool(chapter):
+    return assert_from(loaded(chapter).module("core.tool"), chapter)
+
+
+@pytest.fixture
+def session_dir(tmp_path):
+    """A fresh, empty session folder for this test."""
+    folder = tmp_path / "temp"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def session(chapter, session_dir, monkeypatch):
+    """The chapter's core/session.py, writing its session files into `session_dir`."""
+    module = assert_from(loaded(chapter).module("core.session"), chapter)
+    monkeypatch.setattr(module, "TEMPPATH", os.path.join(str(session_dir), ""))
+    return module
+
+
+@pytest.fixture
+def clock(session, monkeypatch):
+    """Controls the time the session helper sees: `clock.now`, `clock.advance(s)`."""
+    state = SimpleNamespace(now=int(time.time()))
+    state.advance = lambda seconds: setattr(state, "now", state.now + seconds)
+    fake = lambda: float(state.now)  # noqa: E731
+    if isinstance(getattr(session, "time", None), type(os)):  # import time
+        monkeypatch.setattr(session, "time", SimpleNamespace(time=fake, sleep=time.sleep))
+    else:  # from time import time
+        monkeypatch.setattr(session, "time", fake)
+    return state
+
+
+@pytest.fixture
+def client(chapter, app, session_dir, monkeypatch):
+    """Sends requests to the chapter's app; session files go to `session_dir`."""
+    code = loaded(chapter)
+    if code.has("core.session"):
+        session = assert_from(code.module("core.session"), chapter)
+        monkeypatch.setattr(session, "TEMPPATH", os.path.join(str(session_dir), ""))
+    return AppClient(app)
+
+
+@pytest.fixture
+def browser(client):
+    """Like `client`, but keeps cookies between requests the way a browser does."""
+    return AppClient(client.app, keep_cookies=True)
+
+
+@pytest.fixture
+def admin_file(session_dir):
+    """Where the admin's session file for the 'manage' group must be."""
+    return session_dir / "manage_21232f297a57a5a743894a0e4a801fc3"
+
+
+@pytest.fixture
+def repo_root():
+    return Path(__file__).resolve().parent.parent

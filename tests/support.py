@@ -1,0 +1,119 @@
+"""Helpers the tests share: which folders to test, and an in-process HTTP client."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST
+
+
+@dataclass(frozen=True)
+class Target:
+    """A folder the tests run against: a chapter, final/, or a learner's project."""
+    id: str        # the test id: the chapter slug, "final", or the project folder's name
+    number: int    # the step whose behaviour it should have
+    path: Path
+    learner: bool = False  # a learner's own project (--project), not one of ours
+
+    def __str__(self):
+        return self.id
+
+
+def repository_targets() -> list:
+    targets = [Target(ch.slug, ch.number, ch.path) for ch in CHAPTERS]
+    targets.append(Target("final", LAST.number, FINAL_DIR))
+    return targets
+
+
+class AppClient:
+    """Sends HTTP requests to a Sanic app inside this process (ASGI), like curl
+    does to a server: no cookie is sent unless a test passes one. With
+    `keep_cookies=True` it keeps cookies the way a browser does."""
+
+    _loop = None
+    _lifespans = {}  # id(app) -> the app's lifespan task, once started
+
+    def __init__(self, app, keep_cookies=False):
+        if AppClient._loop is None:
+            AppClient._loop = asyncio.new_event_loop()
+        self.app = app
+        self.keep_cookies = keep_cookies
+        self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://127.0.0.1:8000")
+
+    def _run(self, coroutine):
+        return AppClient._loop.run_until_complete(coroutine)
+
+    async def _lifespan_startup(self):
+        """What an ASGI server does once before the first request."""
+        loop = asyncio.get_running_loop()
+        started, never = loop.create_future(), loop.create_future()
+        events = [{"type": "lifespan.startup"}]
+
+        async def receive():
+            return events.pop() if events else await never  # no shutdown: the app stays up
+
+        async def send(message):
+            if message["type"] == "lifespan.startup.failed":
+                started.set_exception(RuntimeError(message.get("message")))
+            elif message["type"] == "lifespan.startup.complete":
+                started.set_result(True)
+
+        # The lifespan task stays pending while the app is up, as under a real ASGI server.
+        AppClient._lifespans[id(self.app)] = asyncio.ensure_future(
+            self.app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+        await asyncio.wait_for(started, 10)
+
+    def request(self, method, endpoint, *, content=None, json=None, headers=None, cookie=None) -> httpx.Response:
+        """`endpoint` is relative to /api/v1/be/ unless it starts with '/'.
+        `cookie` is a raw session cookie value, sent as `Cookie: session=<value>`."""
+        if id(self.app) not in AppClient._lifespans:
+            self._run(self._lifespan_startup())
+        if not self.keep_cookies:
+            self._client.cookies.clear()
+        url = endpoint if endpoint.startswith("/") else "/api/v1/be/" + endpoint
+        headers = list((headers or {}).items())
+        if cookie is not None:
+            value = cookie if isinstance(cookie, bytes) else cookie.encode("utf-8", "surrogateescape")
+            headers.append((b"cookie", b"session=" + value))
+        return self._run(self._client.request(method, url, content=content, json=json, headers=headers))
+
+    def get(self, endpoint, **kw):
+        return self.request("GET", endpoint, **kw)
+
+    def post(self, endpoint, **kw):
+        return self.request("POST", endpoint, **kw)
+
+    def login(self, account="admin", password="123456") -> httpx.Response:
+        return self.post("login", json={"account": account, "password": password})
+
+
+def set_cookies(response) -> list:
+    return response.headers.get_list("set-cookie")
+
+
+def cookie_attributes(header: str) -> dict:
+    """'session=x; Path=/; HttpOnly' -> {'session': 'x', 'path': '/', 'httponly': True}"""
+    parts = [p.strip() for p in header.split(";")]
+    name, _, value = parts[0].partition("=")
+    attrs = {name: value}
+    for p in parts[1:]:
+        key, eq, val = p.partition("=")
+        attrs[key.lower()] = val if eq else True
+    return attrs
+
+
+def envelope(response) -> tuple:
+    """(HTTP status, body status, body data): the three things every answer has.
+    An answer that is not the {"data": ..., "status": ...} envelope gives
+    (HTTP status, None, what the body was), so a failing test shows it."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.status_code, None, response.text[:300]
+    if not isinstance(body, dict) or set(body) != {"data", "status"}:
+        return response.status_code, None, body
+    return response.status_code, body["status"], body["data"]

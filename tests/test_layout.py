@@ -1,0 +1,111 @@
+"""The shape of the repository: chapters as the list says, clean diffs, final/ == last chapter."""
+import filecmp
+import re
+import subprocess
+
+import pytest
+
+from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT
+from tutorial.readme import README, with_table
+
+pytestmark = pytest.mark.repository_only
+
+LAYOUT = ["run.py", "config.py", "core/__init__.py", "core/app.py", "core/tool.py",
+          "api/__init__.py", "api/be.py", "temp/.gitignore", "README.md"]
+
+
+def chapter_files(folder):
+    """Every file a chapter consists of: no caches, no session files."""
+    files = set()
+    for path in folder.rglob("*"):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_dir() or "__pycache__" in rel or rel.endswith(".pyc") or ".ipynb_checkpoints" in rel:
+            continue
+        if rel.startswith("temp/") and rel != "temp/.gitignore":
+            continue
+        files.add(rel)
+    return files
+
+
+def changed_files(a, b):
+    fa, fb = chapter_files(a), chapter_files(b)
+    return (fa ^ fb) | {f for f in fa & fb if not filecmp.cmp(a / f, b / f, shallow=False)}
+
+
+def test_chapter_folders_are_the_chapter_list():
+    on_disk = sorted(p.name for p in CHAPTERS_DIR.iterdir() if p.is_dir())
+    assert on_disk == [ch.slug for ch in CHAPTERS]
+    assert [ch.number for ch in CHAPTERS] == list(range(len(CHAPTERS)))
+
+
+@pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
+def test_chapter_has_the_article_layout(ch):
+    expected = set(LAYOUT) | ({"core/session.py"} if ch.number >= 1 else set())
+    assert chapter_files(ch.path) == expected
+
+
+def test_final_is_identical_to_the_last_chapter():
+    diff = changed_files(LAST.path, FINAL_DIR)
+    assert not diff, "final/ differs from %s in %s" % (LAST.slug, sorted(diff))
+
+
+@pytest.mark.parametrize("before, after", list(zip(CHAPTERS, CHAPTERS[1:])),
+                         ids=["%s->%s" % (a.slug, b.slug) for a, b in zip(CHAPTERS, CHAPTERS[1:])])
+def test_neighbouring_chapters_differ_only_by_the_articles_step(before, after):
+    assert changed_files(before.path, after.path) == set(after.touches) | {"README.md"}, (
+        "%s -> %s should change only %s (and the README)" % (before.slug, after.slug, after.touches))
+
+
+@pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
+def test_chapter_readme_lists_the_files_it_changed(ch):
+    text = (ch.path / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## 改动的文件 / Files changed\n(.*?)(?=^## )", text, re.S | re.M)
+    assert section, "%s/README.md has no '## 改动的文件 / Files changed' section" % ch.slug
+    listed = re.findall(r"^- `([^`]+)`", section.group(1), re.M)
+    if ch.number == 0:
+        assert listed == []
+        return
+    previous = CHAPTERS[ch.number - 1]
+    assert set(listed) == changed_files(previous.path, ch.path) - {"README.md"}
+    assert tuple(listed) == ch.touches
+
+
+def test_readme_chapter_table_is_current():
+    text = README.read_text(encoding="utf-8")
+    assert with_table(text) == text, "the chapter table is out of date: run python -m tutorial.readme"
+
+
+def test_nothing_refers_to_the_shared_folder_outside_the_repository():
+    # A learner's clone has only this repository: nothing may reach outside it.
+    hits = []
+    for path in ROOT.rglob("*"):
+        if ".venv" in path.parts or ".git" in path.parts or not path.is_file():
+            continue
+        if path.suffix in (".py", ".md", ".ipynb", ".txt", ".ini", ".toml", ".cfg", "") and path.stat().st_size < 2_000_000:
+            text = path.read_text(encoding="utf-8", errors="ignore")
+            if re.search(r"\.\./" + "shared\\b", text):
+                hits.append(path.relative_to(ROOT).as_posix())
+    assert hits == []
+
+
+def _git(*args):
+    try:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        pytest.skip("git is not installed")
+    if done.returncode != 0:
+        pytest.skip("not a git checkout (downloaded as a zip?)")
+    return done.stdout
+
+
+def test_no_generated_files_are_tracked():
+    tracked = _git("ls-files").splitlines()
+    junk = [f for f in tracked if re.search(r"(__pycache__/|\.pyc$|\.ipynb_checkpoints/|(^|/)\.venv/|\.pytest_cache/)", f)
+            or re.search(r"(^|/)temp/(?!\.gitignore$)[^/]+$", f)]
+    assert junk == []
+
+
+def test_session_files_would_be_ignored_by_git(tmp_path):
+    ignored = _git("check-ignore", "--no-index", "chapters/04-login/temp/manage_21232f297a57a5a743894a0e4a801fc3",
+                   "final/__pycache__/x.pyc", "notebooks/.ipynb_checkpoints/a.ipynb", ".venv/bin/python")
+    assert len(ignored.splitlines()) == 4

@@ -1,0 +1,123 @@
+"""POST /api/v1/be/login: a fake login up to 03, a real session from 04 on."""
+import re
+
+import pytest
+
+from support import cookie_attributes, envelope, set_cookies
+
+BAD_BODIES = [
+    pytest.param(b'{"account":"admin"}', id="no-password"),
+    pytest.param(b'{"password":"123456"}', id="no-account"),
+    pytest.param(b"{}", id="empty-object"),
+    pytest.param(b"", id="no-body"),
+    pytest.param(b"account=admin&password=123456", id="not-json"),
+    pytest.param(b'{"account":"admin",', id="broken-json"),
+    pytest.param(b'["account","password"]', id="json-list"),
+    pytest.param(b'"account"', id="json-string"),
+    pytest.param(b"42", id="json-number"),
+    pytest.param(b"null", id="json-null"),
+    pytest.param(b"\xff\xfe{}", id="not-utf8"),
+]
+
+WRONG = [
+    pytest.param({"account": "admin", "password": "654321"}, id="wrong-password"),
+    pytest.param({"account": "root", "password": "123456"}, id="wrong-account"),
+    pytest.param({"account": "Admin", "password": "123456"}, id="case-matters"),
+    pytest.param({"account": "admin", "password": 123456}, id="password-as-number"),
+    pytest.param({"account": ["admin"], "password": "123456"}, id="account-as-list"),
+]
+
+
+def assert_cookie_deleted(response):
+    cookies = [cookie_attributes(h) for h in set_cookies(response)]
+    deleted = [c for c in cookies if "session" in c and (c.get("max-age") == "0" or "expires" in c)]
+    assert deleted, "the answer should delete the session cookie (a Set-Cookie that expires it), got %s" % (
+        set_cookies(response),)
+    assert "secure" not in deleted[0], "the deleting cookie should not be Secure, like the cookie it deletes"
+
+
+@pytest.mark.until(3)
+def test_login_right_credentials_answers_login_succeeded(chapter, client, session_dir):
+    res = client.login()
+    assert envelope(res) == (200, 0, "登录成功")
+    assert list(session_dir.iterdir()) == [], "before chapter 04 a login creates no session file"
+    assert set_cookies(res) == []
+
+
+def test_login_reads_json_without_content_type(chapter, client):
+    # curl -d sends application/x-www-form-urlencoded; the body is still JSON.
+    res = client.post("login", content=b'{"account":"admin","password":"123456"}',
+                      headers={"content-type": "application/x-www-form-urlencoded"})
+    assert envelope(res)[:2] == (200, 0)
+
+
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_login_bad_parameters_answers_400_in_envelope(chapter, client, body):
+    res = client.post("login", content=body)
+    assert envelope(res) == (200, 400, "参数错误"), (
+        "a login body that is not a JSON object with account and password should be answered "
+        "HTTP 200 {\"data\": \"参数错误\", \"status\": 400}, got HTTP %s %s" % (res.status_code, res.text))
+
+
+@pytest.mark.parametrize("data", WRONG)
+def test_login_wrong_credentials_answers_400(chapter, client, data, session_dir):
+    res = client.post("login", json=data)
+    assert envelope(res) == (200, 400, "用户名或密码错误")
+    assert list(session_dir.iterdir()) == [], "a failed login must not create a session file"
+
+
+@pytest.mark.until(4)
+def test_no_logout_endpoint_yet(chapter, client):
+    assert client.get("logout").status_code == 404
+
+
+# ---------------------------------------------------------------- from 04: the session
+
+@pytest.mark.since(4)
+def test_login_answers_token(chapter, client):
+    status, code, data = envelope(client.login())
+    assert (status, code) == (200, 0)
+    assert re.fullmatch(r"admin\|manage\|[0-9a-f]{32}", data), (
+        "a successful login should answer {\"data\": \"admin|manage|<32 hex>\", \"status\": 0}, got %r" % data)
+
+
+@pytest.mark.since(4)
+def test_login_creates_session_file_with_the_token(chapter, client, admin_file):
+    token = envelope(client.login())[2]
+    assert admin_file.exists(), "after a login temp/%s should exist" % admin_file.name
+    assert admin_file.read_text().strip().split(",")[0] == token.split("|")[2]
+
+
+@pytest.mark.since(4)
+def test_login_sets_http_only_session_cookie(chapter, client):
+    res = client.login()
+    headers = set_cookies(res)
+    assert len(headers) == 1, headers
+    cookie = cookie_attributes(headers[0])
+    assert cookie["session"] == envelope(res)[2], "the cookie should hold the same token as the answer"
+    assert cookie.get("httponly") is True, "the session cookie should be HttpOnly"
+    assert cookie.get("path") == "/", "the session cookie should be on path /"
+    assert "secure" not in cookie, ("the session cookie must not be Secure: clients on plain http "
+                                    "(curl, browsers, httpx) would never send it back")
+    assert "samesite" not in cookie, "like the article's cookie, only HttpOnly and Path are set"
+    assert "max-age" not in cookie and "expires" not in cookie, "a session cookie, kept until the browser closes"
+
+
+@pytest.mark.since(4)
+def test_second_login_replaces_the_session(chapter, client, admin_file):
+    first = envelope(client.login())[2]
+    second = envelope(client.login())[2]
+    assert first != second
+    assert admin_file.read_text().strip().split(",")[0] == second.split("|")[2]
+
+
+@pytest.mark.since(4)
+@pytest.mark.parametrize("body", BAD_BODIES)
+def test_login_bad_parameters_delete_the_cookie(chapter, client, body):
+    assert_cookie_deleted(client.post("login", content=body))
+
+
+@pytest.mark.since(4)
+@pytest.mark.parametrize("data", WRONG)
+def test_login_wrong_credentials_delete_the_cookie(chapter, client, data):
+    assert_cookie_deleted(client.post("login", json=data))

@@ -1,0 +1,86 @@
+"""The top-level README's commands: the quickstart, the Windows versions, the
+article's session against final/, and the per-chapter commands."""
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from probes import Probe
+from tutorial.chapters import FINAL_DIR, ROOT
+from tutorial.transcript import run_readme
+
+pytestmark = pytest.mark.repository_only
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def blocks(language):
+    return [b.strip("\n").split("\n") for b in re.findall(r"^```%s\n(.*?)^```" % language, README, re.S | re.M)]
+
+
+def test_readme_has_exactly_two_quickstart_commands():
+    quickstart = blocks("shell")[0]
+    assert len(quickstart) == 2
+    serve, test = quickstart
+    assert serve.endswith("final/run.py") and test.endswith("-m pytest")
+    assert serve.rsplit("&&", 1)[0] == test.rsplit("&&", 1)[0], "both start with the same install"
+    assert "-r requirements.txt" in serve
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert blocks("shell")[0][1] in ci.splitlines(), ".ci/run must run exactly the README's test command"
+
+
+def to_cmd_exe(posix_line):
+    """The README's rule for the Windows version of a quickstart line."""
+    line = posix_line.replace("python3 -m venv", "py -m venv").replace(".venv/bin/", ".venv\\Scripts\\")
+    return re.sub(r"(?<=\S)/(?=\S)", lambda m: "\\", line) if "final/run.py" in line else line
+
+
+def test_windows_quickstart_is_the_same_commands():
+    posix, windows = blocks("shell")[0], blocks("bat")[0]
+    assert windows == [to_cmd_exe(line).replace("final/run.py", "final\\run.py") for line in posix]
+
+
+def cmd_quote(arg):
+    """Quote one argument for cmd.exe: inside double quotes, | < > & are text,
+    and curl.exe reads \" as a double quote."""
+    if re.search(r'[\s"|<>&^]', arg):
+        return '"%s"' % arg.replace('"', '\\"')
+    return arg
+
+
+def test_windows_curl_lines_are_the_posix_ones_quoted_for_cmd():
+    posix = [line[2:] for line in re.findall(r"^\$ curl .*", README, re.M)]
+    windows = blocks("bat")[1]
+    expected = []
+    for line in posix:
+        args = shlex.split(line)
+        cmd = "curl.exe " + " ".join(cmd_quote(a) for a in args[1:])
+        if cmd not in expected:
+            expected.append(cmd)
+    assert windows == expected
+
+
+def test_readme_session_against_final(tmp_path):
+    """The article's session in the README, against a copy of final/ started
+    with `python final/run.py` from (a copy of) the repository root."""
+    probe = Probe(tmp_path)
+    work = tmp_path / "clone"
+    work.mkdir()
+    result = run_readme(ROOT / "README.md", FINAL_DIR, work, env=probe.env)
+    assert not result.differences, "\n\n".join(result.differences)
+    probe.assert_ran(work / "final")
+    assert result.server_exit == 0, result.server_output
+
+
+def test_readme_chapter_test_command_selects_that_chapter():
+    line = blocks("shell")[2][0]
+    args = shlex.split(line)[1:]  # drop the venv's python: use this one
+    done = subprocess.run([sys.executable, *args, "--collect-only", "-q"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    ids = [l for l in done.stdout.splitlines() if "::" in l]
+    assert ids and all("[04-login" in i for i in ids), done.stdout[-2000:]

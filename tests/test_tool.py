@@ -1,0 +1,71 @@
+"""core/tool.py: the answer envelope, the parameter check, and (from 01) getMd5."""
+import hashlib
+import json
+
+import pytest
+
+
+def body(response):
+    return json.loads(response.body)
+
+
+def test_ok_wraps_data_with_status_0(chapter, tool):
+    res = tool.ok("登录成功")
+    assert res.status == 200
+    assert body(res) == {"data": "登录成功", "status": 0}
+
+
+def test_fail_defaults_to_status_1_and_http_200(chapter, tool):
+    res = tool.fail("出错了")
+    assert (res.status, body(res)) == (200, {"data": "出错了", "status": 1})
+
+
+def test_fail_takes_body_status_and_http_status(chapter, tool):
+    res = tool.fail("退出失败", 401, 401)
+    assert (res.status, body(res)) == (401, {"data": "退出失败", "status": 401})
+
+
+def test_answers_show_chinese_as_utf8_not_escapes(chapter, tool):
+    # So a learner's terminal shows 参数错误, not \u53c2\u6570...
+    assert "参数错误".encode("utf-8") in tool.fail("参数错误", 400).body
+    assert tool.ok("x").content_type.startswith("application/json")
+
+
+@pytest.mark.parametrize("params, req, expected", [
+    (["account", "password"], {"account": "a", "password": "b"}, True),
+    (["account", "password"], {"account": "a", "password": "b", "extra": 1}, True),
+    (["account", "password"], {"account": "a"}, False),
+    (["account", "password"], {}, False),
+    ([], {}, True),
+    (["account"], None, False),
+    (["account"], ["account"], False),
+    (["account"], "account", False),
+    (("account",), {"account": 1}, False),  # params must be a list
+    ("account", {"account": 1}, False),
+])
+def test_check_param(chapter, tool, params, req, expected):
+    assert tool.checkParam(params, req) is expected, (
+        "checkParam(%r, %r) should be %s: True only when params is a list, req is a dict "
+        "and every name is a key of req" % (params, req, expected))
+
+
+@pytest.mark.since(1)
+@pytest.mark.parametrize("source", ["admin", "", "管理员", "admin1795642343" + "12345"])
+def test_get_md5_of_text_is_md5_of_its_utf8(chapter, tool, source):
+    assert tool.getMd5(source) == hashlib.md5(source.encode("utf-8")).hexdigest()
+
+
+@pytest.mark.since(1)
+def test_get_md5_known_value_names_the_admin_session_file(chapter, tool):
+    assert tool.getMd5("admin") == "21232f297a57a5a743894a0e4a801fc3"
+
+
+@pytest.mark.since(1)
+def test_get_md5_hashes_bytes_as_they_are(chapter, tool):
+    assert tool.getMd5(b"\xff\x00admin") == hashlib.md5(b"\xff\x00admin").hexdigest()
+
+
+@pytest.mark.since(1)
+def test_get_md5_does_not_raise_on_undecodable_cookie_text(chapter, tool):
+    # A cookie holding the bytes ff fe reaches Python as '\udcff\udcfe'.
+    assert tool.getMd5("\udcff\udcfe") == hashlib.md5(b"\xff\xfe").hexdigest()
