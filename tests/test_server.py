@@ -37,7 +37,7 @@ def test_inside_its_folder_with_two_workers(chapter, tmp_path):
     sessions = tmp_path / "sessions"
     probe = Probe(tmp_path)
     server = ChapterServer(chapter.path, cwd=chapter.path, workers=2, session_dir=sessions, env=probe.env)
-    assert server.command[1:] == ["run.py", "--port", str(server.port), "--workers", "2"]
+    assert server.command[1:] == ["run.py", "--host", "127.0.0.1", "--port", str(server.port), "--workers", "2"]
     with server:
         assert call(server.url("logout"))[:2] == (401, {"data": "退出失败", "status": 401})
         status, body, _ = call(server.url("login"), LOGIN)

@@ -76,12 +76,24 @@ class ChapterServer:
         args = [sys.executable, str(script)]
         if not self.options:
             return args
-        args += ["--port", str(self.port)]
+        args += ["--host", "127.0.0.1", "--port", str(self.port)]
         if self.workers != 1:
             args += ["--workers", str(self.workers)]
         return args
 
     def start(self, timeout: float = 30.0) -> "ChapterServer":
+        """Start the process and wait until it answers."""
+        self.launch()
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def launch(self) -> "ChapterServer":
+        """Start the process without waiting (to start several at once, then
+        `wait_ready` each)."""
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # nothing but the chapter folder may provide its modules
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the chapter folder
@@ -103,11 +115,6 @@ class ChapterServer:
         self.process = subprocess.Popen(
             self.command, cwd=str(self.cwd), env=env, stdin=subprocess.DEVNULL,
             stdout=self._log, stderr=subprocess.STDOUT, **kwargs)
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            self.stop()
-            raise
         return self
 
     def wait_ready(self, timeout: float) -> None:
