@@ -84,3 +84,15 @@ def test_readme_chapter_test_command_selects_that_chapter():
                           capture_output=True, text=True, timeout=120)
     ids = [l for l in done.stdout.splitlines() if "::" in l]
     assert ids and all("[04-login" in i for i in ids), done.stdout[-2000:]
+
+
+def test_readme_jupyter_command_opens_the_notebooks_with_the_quickstart_environment():
+    line = next(l for b in blocks("shell") for l in b if "jupyter lab" in l)
+    assert line == ".venv/bin/jupyter lab notebooks/"
+    from importlib.util import find_spec
+
+    assert find_spec("jupyterlab") is not None, "requirements.txt must install JupyterLab"
+    from tutorial.notebooks import notebooks
+
+    listed = re.findall(r"\]\((notebooks/[^)]+\.ipynb)\)", README)
+    assert sorted(listed) == sorted(p.relative_to(ROOT).as_posix() for p in notebooks())

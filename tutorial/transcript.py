@@ -36,13 +36,14 @@ TOKEN_PLACEHOLDER = "<token>"
 
 # The one rule for values that differ on every run.
 _MASKS = (
-    # a token after "user|group|" (answers, cookies) or at the start of a session file
+    # a token after "user|group|" (answers, cookies) or before ",time" (a session file)
     (re.compile(r"(?<=\|)[0-9a-f]{32}(?![0-9a-f])"), TOKEN_PLACEHOLDER),
-    (re.compile(r"^[0-9a-f]{32}(?=,\d)", re.M), TOKEN_PLACEHOLDER),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?=,\d)"), TOKEN_PLACEHOLDER),
     # the Unix time stored after the token
     (re.compile(r"(?<=,)\d{10}(?!\d)"), "<time>"),
     # whatever port the server really listened on
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:%d" % README_PORT),
+    (re.compile(r"(?<=--port )\d+"), str(README_PORT)),
 )
 
 
