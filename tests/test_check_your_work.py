@@ -4,15 +4,29 @@ right code passes, missing or broken code fails with a message in plain words.
 This is also the proof that the tests run the folder they name: a wrong change
 in one copy makes that copy's run fail, while the repository's chapters pass.
 """
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tutorial.chapters import ROOT, by_key
+from tutorial.chapters import CHAPTERS, ROOT, by_key
 
 pytestmark = pytest.mark.repository_only
+
+
+def readme_check_command(ch):
+    """The command the chapter README gives under 'Check your work'."""
+    text = (ch.path / "README.md").read_text(encoding="utf-8")
+    section = text.split("## 检查你的代码 / Check your work", 1)[1]
+    return re.search(r"```shell\n(.*?)\n```", section, re.S).group(1)
+
+
+@pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
+def test_chapter_readme_gives_the_check_command_for_its_step(ch):
+    assert readme_check_command(ch) == "python -m pytest tests --project ~/my-blog --step %s" % ch.tag
 
 
 def copy_of(slug, dest):
@@ -49,9 +63,11 @@ def checks(tmp_path_factory):
         if change:
             change(folder)
         before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "tests", "--project", str(folder), "--step", step, "-q"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # the README's command, with this copy as the learner's project
+        args = shlex.split(readme_check_command(by_key(step)).replace("~/my-blog", shlex.quote(str(folder))))
+        assert args[:2] == ["python", "-m"]
+        proc = subprocess.Popen([sys.executable, *args[1:], "-q"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         running[name] = (folder, before, proc)
     results = {}
     for name, (folder, before, proc) in running.items():

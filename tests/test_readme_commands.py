@@ -96,3 +96,9 @@ def test_readme_jupyter_command_opens_the_notebooks_with_the_quickstart_environm
 
     listed = re.findall(r"\]\((notebooks/[^)]+\.ipynb)\)", README)
     assert sorted(listed) == sorted(p.relative_to(ROOT).as_posix() for p in notebooks())
+
+
+def test_readme_check_command_is_the_chapters_one():
+    line = next(l for b in blocks("shell") for l in b if "--project" in l)
+    chapter_03 = (ROOT / "chapters" / "03-clear-update-token" / "README.md").read_text(encoding="utf-8")
+    assert line.replace(".venv/bin/python", "python") in chapter_03

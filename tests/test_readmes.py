@@ -40,3 +40,19 @@ def test_chapter_readme_session_matches_the_app(chapter, tmp_path, repo_root):
     # Ctrl-C stopped it cleanly.
     assert result.server_exit == 0, result.server_output
     assert "Traceback" not in result.server_output, result.server_output
+
+
+def test_a_readme_answer_the_app_does_not_give_fails(tmp_path, repo_root):
+    """Change one shown answer: the comparison must catch it."""
+    from tutorial.transcript import Result
+
+    chapter = repo_root / "chapters" / "05-logout"
+    work = tmp_path / "clone"
+    work.mkdir()
+    result = run_readme(chapter / "README.md", chapter, work)
+    assert not result.differences
+    step = result.blocks[0].steps[-1]
+    assert step.expected == '{"data":"退出失败","status":401}'
+    step.expected = '{"data":"退出成功","status":0}'
+    tampered = Result(result.readme, result.blocks, result.actual)
+    assert len(tampered.differences) == 1 and "退出失败" in tampered.differences[0]
