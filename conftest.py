@@ -12,10 +12,13 @@ always loaded, whatever folder names are given.
 def pytest_addoption(parser):
     group = parser.getgroup("tutorial", "the tutorial's chapters")
     group.addoption("--chapter", action="append", default=[], metavar="NN",
-                    help="test only this chapter: 00..05, its folder name, or final (repeatable)")
+                    help="test only this chapter: 00..06, its folder name, or final (repeatable)")
     group.addoption("--project", metavar="FOLDER",
                     help="check your own project (the article's layout: run.py, config.py, core/, api/) "
                          "instead of this repository's chapters; use with --step")
     group.addoption("--step", metavar="NN",
-                    help="with --project: the chapter you have reached (00..05); runs the tests of "
+                    help="with --project: the chapter you have reached (00..06); runs the tests of "
                          "that step and of every step before it")
+
+# pytester runs the suite's own command inside the suite (tests/test_check_your_work.py).
+pytest_plugins = ["pytester"]

@@ -158,6 +158,19 @@ def clock(session, monkeypatch):
     return state
 
 
+_fast_hashes = {}
+
+
+def fast_password_hash(chapter):
+    """The manager's password 123456, hashed by the chapter's own hashPassword with
+    one iteration: from chapter 06 every login runs the hash, and 600,000
+    iterations per login would make these tests slow (test_hardening.py checks the
+    real work factor)."""
+    if chapter.path not in _fast_hashes:
+        _fast_hashes[chapter.path] = loaded(chapter).module("core.tool").hashPassword("123456", 1)
+    return _fast_hashes[chapter.path]
+
+
 @pytest.fixture
 def client(chapter, app, session_dir, monkeypatch):
     """Sends requests to the chapter's app; session files go to `session_dir`."""
@@ -165,6 +178,9 @@ def client(chapter, app, session_dir, monkeypatch):
     if code.has("core.session"):
         session = assert_from(code.module("core.session"), chapter)
         monkeypatch.setattr(session, "TEMPPATH", os.path.join(str(session_dir), ""))
+    manager = getattr(code.module("config"), "MANAGER", None)
+    if manager is not None:
+        monkeypatch.setitem(manager, "password", fast_password_hash(chapter))
     return AppClient(app)
 
 
@@ -183,3 +199,31 @@ def admin_file(session_dir):
 @pytest.fixture
 def repo_root():
     return Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------- the notebooks
+
+_notebook_runs = {}
+
+
+def pytest_collection_finish(session):
+    """Executing the notebooks takes a while, but it happens in other processes
+    (kernels, servers), so it starts in the background as soon as the tests
+    that need it are collected, and the rest of the suite runs meanwhile."""
+    if any("executed_notebooks" in getattr(item, "fixturenames", ()) for item in session.items):
+        import tempfile
+
+        import notebook_runs
+
+        folder = Path(tempfile.mkdtemp(prefix="notebook-runs-"))
+        _notebook_runs.update(folder=folder, before=notebook_runs.repository_files(),
+                              runner=notebook_runs.start(folder))
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks():
+    """Every notebook executed once per test run (see notebook_runs.py): for each,
+    the executed notebook or its error, and the files of the repository before."""
+    import notebook_runs
+
+    return notebook_runs.results(_notebook_runs["folder"], _notebook_runs["runner"]), _notebook_runs["before"]

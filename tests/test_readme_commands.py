@@ -77,13 +77,13 @@ def test_readme_session_against_final(tmp_path):
     assert result.server_exit == 0, result.server_output
 
 
-def test_readme_chapter_test_command_selects_that_chapter():
+def test_readme_chapter_test_command_selects_that_chapter(pytester):
     line = blocks("shell")[2][0]
-    args = shlex.split(line)[1:]  # drop the venv's python: use this one
-    done = subprocess.run([sys.executable, *args, "--collect-only", "-q"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
-    ids = [l for l in done.stdout.splitlines() if "::" in l]
-    assert ids and all("[04-login" in i for i in ids), done.stdout[-2000:]
+    args = shlex.split(line)
+    assert args[:3] == [".venv/bin/python", "-m", "pytest"]
+    result = pytester.runpytest_inprocess(str(ROOT / "tests"), *args[3:], "--collect-only", "-q")
+    ids = [l for l in result.outlines if "::" in l]
+    assert ids and all("[04-login" in i for i in ids), result.outlines[-20:]
 
 
 def test_readme_jupyter_command_opens_the_notebooks_with_the_quickstart_environment():

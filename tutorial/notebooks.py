@@ -48,13 +48,15 @@ def read(path: Path):
     return nbformat.read(str(path), as_version=4)
 
 
-def execute(path: Path, timeout: int = 120, env: dict = None, cwd: Path = NOTEBOOKS):
+def execute(path: Path, timeout: int = 120, env: dict = None, cwd: Path = NOTEBOOKS, base_env: dict = None):
     """Run a notebook top to bottom in a fresh kernel, in the notebooks/ folder,
-    as `Run All` in Jupyter does. Raises on the first failing cell."""
+    as `Run All` in Jupyter does. Raises on the first failing cell. The kernel
+    gets `base_env` (default: this process's environment) plus `env`."""
     from nbclient import NotebookClient
 
     nb = read(path)
-    kernel_env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")  # imports write nothing into final/
+    kernel_env = dict(base_env if base_env is not None else os.environ)
+    kernel_env["PYTHONDONTWRITEBYTECODE"] = "1"  # imports write nothing into final/
     kernel_env.update(env or {})
     NotebookClient(nb, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(cwd)}}).execute(env=kernel_env)
