@@ -99,8 +99,21 @@ def test_login_sets_http_only_session_cookie(chapter, client):
     assert cookie.get("path") == "/", "the session cookie should be on path /"
     assert "secure" not in cookie, ("the session cookie must not be Secure: clients on plain http "
                                     "(curl, browsers, httpx) would never send it back")
-    assert "samesite" not in cookie, "like the article's cookie, only HttpOnly and Path are set"
     assert "max-age" not in cookie and "expires" not in cookie, "a session cookie, kept until the browser closes"
+
+
+@pytest.mark.since(4)
+@pytest.mark.until(5)
+def test_login_cookie_has_only_the_articles_attributes(chapter, client):
+    cookie = cookie_attributes(set_cookies(client.login())[0])
+    assert set(cookie) == {"session", "path", "httponly"}, "like the article's cookie: only HttpOnly and Path"
+
+
+@pytest.mark.since(6)
+def test_login_cookie_is_same_site_lax(chapter, client):
+    # the intended difference of chapter 06: SameSite=Lax, and Secure only when configured
+    cookie = cookie_attributes(set_cookies(client.login())[0])
+    assert set(cookie) == {"session", "path", "httponly", "samesite"} and cookie["samesite"] == "Lax"
 
 
 @pytest.mark.since(4)

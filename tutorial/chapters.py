@@ -55,6 +55,9 @@ CHAPTERS = (
     Chapter(5, "05-logout", "1.10 制作退出接口", ARTICLES + "1.10.md#制作退出接口",
             "退出接口：检查并清除会话", "Logout: check and clear the session",
             ("api/be.py",)),
+    Chapter(6, "06-hardening", "超出文章 / beyond the articles", ARTICLES + "1.10.md",
+            "加固会话：攻击与修补", "Hardening the session: attacks and fixes",
+            ("config.py", "core/app.py", "core/tool.py", "core/session.py", "api/be.py")),
 )
 
 LAST = CHAPTERS[-1]

@@ -5,7 +5,7 @@
     python -m tutorial.diff 05 final --stat        # only the list of changed files
     python -m tutorial.diff 03 04 --code           # without the chapter README
 
-Chapters are named as elsewhere: 00..05, a folder name, or final. Caches and
+Chapters are named as elsewhere: 00..06, a folder name, or final. Caches and
 session files are never part of a chapter, so they never show up here.
 """
 from __future__ import annotations
@@ -86,8 +86,8 @@ def side_by_side(a: Path, b: Path, readme: bool = True) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("before", help="chapter: 00..05, folder name, or final")
-    parser.add_argument("after", help="chapter: 00..05, folder name, or final")
+    parser.add_argument("before", help="chapter: 00..06, folder name, or final")
+    parser.add_argument("after", help="chapter: 00..06, folder name, or final")
     parser.add_argument("--html", metavar="FILE", help="write a side-by-side page to FILE")
     parser.add_argument("--stat", action="store_true", help="only list the changed files")
     parser.add_argument("--code", action="store_true", help="leave the chapter README out")

@@ -1,95 +1,158 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
+import hmac
 import os
-import random
+import re
+import secrets
+import tempfile
 import time
 
-from config import SESSION_DIR
+from config import GROUPS, SESSION_DIR, SESSION_TTL, SWEEP_EVERY
 from core.tool import getMd5
 
-# 会话文件夹，末尾带路径分隔符，文件名直接接在后面。
+# 会话文件夹，末尾带路径分隔符，文件名直接接在后面。只有运行服务器的用户能读写它。
 # The session folder, ending with a path separator so a file name can follow it.
+# Only the user running the server may read or write it.
 TEMPPATH = os.path.join(SESSION_DIR, '')
-os.makedirs(TEMPPATH, exist_ok=True)
+os.makedirs(TEMPPATH, mode=0o700, exist_ok=True)
+
+# cookie 里三段各自的样子：用户名只许字母、数字和 _ . -，最长 64；token 是 32 位小写十六进制。
+# What each part of a cookie may look like: a user name of letters, digits and
+# _ . - (at most 64), and a token of 32 lower-case hex digits.
+USER = re.compile(r'[A-Za-z0-9_.-]{1,64}')
+TOKEN = re.compile(r'[0-9a-f]{32}')
+
+_lastSweep = 0
 
 
-# 生成（或沿用）token，把 "token,时间" 写进这个用户在这个组的会话文件，
-# 返回交给客户端的字符串 "用户|组|token"。
-# Make (or reuse) a token, write "token,time" to this user's session file for
-# this group, and return the string the client keeps: "user|group|token".
+# "用户|组|token" 拆开并检查每一段；不合格就返回 None，根本不去碰文件。
+# 得到的路径一定在会话文件夹里面。
+# Split "user|group|token" and check each part; anything unexpected gives None,
+# before any file is touched. The path it gives is always inside the session folder.
+def _parse(tokenStr):
+    if not isinstance(tokenStr, str):
+        return None
+    parts = tokenStr.split('|')
+    if len(parts) != 3:
+        return None
+    user, group, token = parts
+    if not USER.fullmatch(user) or group not in GROUPS or not TOKEN.fullmatch(token):
+        return None
+    path = _sessionPath(user, group)
+    if os.path.dirname(os.path.realpath(path)) != os.path.realpath(TEMPPATH.rstrip(os.sep) or os.sep):
+        return None
+    return user, group, token, path
+
+
+def _sessionPath(user, group):
+    return TEMPPATH + group + '_' + getMd5(user)
+
+
+# 读会话文件，得到 (token, 时间)。文件不在、是空的、内容不对，都当作没有会话：返回 None，不抛异常。
+# Read a session file as (token, time). Missing, empty or corrupt all mean "no
+# session": None, never an exception.
+def _read(path):
+    try:
+        with open(path, encoding='ascii') as f:
+            saveToken, saveTime = f.read().strip().split(',')
+        if TOKEN.fullmatch(saveToken) and saveTime.isdigit():
+            return saveToken, int(saveTime)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+# 先写到同一文件夹里的临时文件，再一步改名替换：别的进程要么读到旧内容，要么读到新内容，
+# 永远不会读到写了一半的文件。
+# Write to a temporary file in the same folder, then rename it over the old one
+# in one step: another process reads either the old content or the new, never a half-written file.
+def _write(path, text):
+    fd, tmp = tempfile.mkstemp(dir=TEMPPATH, prefix='.tmp-')
+    try:
+        with os.fdopen(fd, 'w') as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+# 生成（或沿用）token，写进会话文件，返回 "用户|组|token"。
+# token 来自 secrets：128 位密码学安全的随机数，无法由用户名和时间推算出来。
+# Make (or reuse) a token, store it, and return "user|group|token". The token
+# comes from secrets: 128 random bits from a cryptographically secure source,
+# which nobody can rebuild from the user name and the time.
 def makeToken(user, group, token=None):
     t = str(int(time.time()))
     if token is None:
-        # 用户名 + 时间 + 随机数，取 MD5 得到 32 位十六进制的 token。
-        # User name + time + a random number, hashed with MD5: a 32-hex-digit token.
-        r = str(random.randint(10000, 99999))
-        token = getMd5(user + t + r)
-    # 文件名：组名_用户名的MD5，例如 manage_21232f297a57a5a743894a0e4a801fc3。
-    # 文章用 os.system('echo ...') 写文件；这里用 Python 自己写，Windows 上也能用，
-    # 而且 cookie 里的内容永远不会经过 shell。
-    # File name: group_MD5-of-user, e.g. manage_21232f297a57a5a743894a0e4a801fc3.
-    # The article writes it with os.system('echo ...'); Python's own file writing
-    # works on Windows too, and no shell ever sees data from a cookie.
-    tokenPath = TEMPPATH + group + '_' + getMd5(user)
-    with open(tokenPath, 'w') as f:
-        f.write(token + ',' + t)
+        token = secrets.token_hex(16)
+    parsed = _parse(user + '|' + group + '|' + token) if isinstance(user, str) else None
+    if parsed is None:
+        raise ValueError('not a valid user, group or token')
+    _write(parsed[3], token + ',' + t)
     return user + '|' + group + '|' + token
 
 
-# 检查客户端带来的 "用户|组|token"，返回状态码：
-#   0 有效；1 token 与服务器存的不一致；2 已过期（超过 3600 秒）；
-#   4 没有值、格式不对，或者服务器上没有这个会话文件。
-# Check the "user|group|token" a client sent. Returns a code:
-#   0 valid; 1 the token differs from the stored one; 2 expired (over 3600 s);
-#   4 no value, wrong shape, or no session file on the server.
+# 返回值与文章相同：0 有效；1 token 不对；2 过期；4 没有值、格式不对或没有会话。
+# token 用 hmac.compare_digest 比较，耗时与哪一位不同无关。
+# The same codes as the article: 0 valid; 1 wrong token; 2 expired; 4 no value,
+# wrong shape or no session. The token is compared with hmac.compare_digest,
+# whose time does not depend on where the difference is.
 def checkToken(tokenStr):
-    if tokenStr is None:
+    parsed = _parse(tokenStr)
+    if parsed is None:
         return 4
-    parts = tokenStr.split('|')
-    if len(parts) != 3:
+    saved = _read(parsed[3])
+    if saved is None:
         return 4
-    user, group, token = parts
-    tokenPath = TEMPPATH + group + '_' + getMd5(user)
-    if not os.path.exists(tokenPath):
-        return 4
-
-    with open(tokenPath) as f:
-        saveToken, saveTime = f.read().strip().split(',')
-
-    # 先比 token 再看时间：token 不对时，它有没有过期都无关紧要。
-    # Compare the token before the time: a wrong token is wrong whether or not it expired.
-    if token != saveToken:
+    saveToken, saveTime = saved
+    if not hmac.compare_digest(parsed[2], saveToken):
         return 1
-    if int(time.time()) - int(saveTime) > 3600:
+    if int(time.time()) - saveTime > SESSION_TTL:
         return 2
     return 0
 
 
-# 删除这个用户在这个组的会话文件（退出登录时用）。格式不对的字符串什么也不做。
-# Delete this user's session file for this group (used at logout). A string of
-# the wrong shape does nothing.
+# 删除会话文件（退出时用）。格式不对的值什么也不做，文件不在也没关系。
+# Delete the session file (at logout). A value of the wrong shape does nothing; a missing file is fine.
 def clearToken(tokenStr):
-    parts = tokenStr.split('|')
-    if len(parts) == 3:
-        user, group = parts[0], parts[1]
-        tokenPath = TEMPPATH + group + '_' + getMd5(user)
-        # 文章用 os.system('rm ...')；os.remove 在 Windows 上也能用，不经过 shell。
-        # 文件已经不在也没关系。
-        # The article runs os.system('rm ...'); os.remove works on Windows too and
-        # involves no shell. A file that is already gone is fine.
+    parsed = _parse(tokenStr)
+    if parsed is not None:
         try:
-            os.remove(tokenPath)
+            os.remove(parsed[3])
         except FileNotFoundError:
             pass
 
 
-# 续期：保留原来的 token，把时间换成现在，于是会话又能用 3600 秒。
-# 名字沿用文章的拼写 updataToken，方便对照原文。
-# Refresh: keep the same token with the current time, so the session lasts
-# another 3600 seconds. The name keeps the article's spelling, updataToken,
-# so you can follow the text.
+# 续期：同一个 token，时间换成现在。名字沿用文章的拼写。
+# Refresh: same token, current time. The name keeps the article's spelling.
 def updataToken(tokenStr):
-    parts = tokenStr.split('|')
-    if len(parts) == 3:
-        user, group, token = parts
-        makeToken(user, group, token)
+    parsed = _parse(tokenStr)
+    if parsed is not None:
+        makeToken(parsed[0], parsed[1], parsed[2])
+
+
+# 清理：删掉过期的会话文件和写了一半被丢下的临时文件，免得文件夹无限变大。
+# 登录时顺便调用，但每 SWEEP_EVERY 秒最多一次。返回删掉的文件数。
+# Sweep: delete expired session files and temporary files left behind, so the
+# folder does not grow without bound. Login calls it, at most once every
+# SWEEP_EVERY seconds. Returns how many files it deleted.
+def sweepTokens(force=False):
+    global _lastSweep
+    now = int(time.time())
+    if not force and now - _lastSweep < SWEEP_EVERY:
+        return 0
+    _lastSweep = now
+    removed = 0
+    for entry in os.scandir(TEMPPATH):
+        if not entry.is_file() or entry.name == '.gitignore':
+            continue
+        saved = None if entry.name.startswith('.tmp-') else _read(entry.path)
+        try:
+            age = now - (saved[1] if saved else int(entry.stat().st_mtime))
+            if age > SESSION_TTL:
+                os.remove(entry.path)
+                removed += 1
+        except OSError:
+            pass  # another process removed or replaced it meanwhile
+    return removed

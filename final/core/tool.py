@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
 import hashlib
+import hmac
+import secrets
+import sys
 
 from sanic.response import json
+
+from config import PASSWORD_ITERATIONS
 
 
 # 成功：HTTP 200，{"data": data, "status": 0}
@@ -40,3 +45,39 @@ def getMd5(source):
     if isinstance(source, str):
         source = source.encode('utf-8', 'surrogateescape')
     return hashlib.md5(source).hexdigest()
+
+
+# 密码的加盐慢哈希（PBKDF2-SHA256）：pbkdf2_sha256$迭代次数$盐$哈希。
+# 盐让相同的密码得到不同的哈希，迭代让每次猜测都很贵。
+# A salted, slow hash of a password (PBKDF2-SHA256): pbkdf2_sha256$iterations$salt$hash.
+# The salt makes equal passwords hash differently; the iterations make every guess expensive.
+def hashPassword(password, iterations=None):
+    iterations = iterations or PASSWORD_ITERATIONS
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8'), salt, iterations)
+    return 'pbkdf2_sha256$%d$%s$%s' % (iterations, salt.hex(), digest.hex())
+
+
+# 检查密码是否与哈希相符。用 hmac.compare_digest 比较：所用时间与哪一位不同无关，
+# 攻击者无法靠计时一位一位地猜。格式不对的哈希一律不相符。
+# Does the password match the hash? hmac.compare_digest takes the same time
+# wherever the difference is, so timing reveals nothing. A malformed hash never matches.
+def checkPassword(password, stored):
+    try:
+        algorithm, iterations, salt, digest = stored.split('$')
+        iterations = int(iterations)
+        salt, digest = bytes.fromhex(salt), bytes.fromhex(digest)
+    except (AttributeError, ValueError):
+        return False
+    if algorithm != 'pbkdf2_sha256' or not isinstance(password, str):
+        return False
+    attempt = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8', 'surrogateescape'), salt, iterations)
+    return hmac.compare_digest(attempt, digest)
+
+
+# 在本章文件夹里运行 python -m core.tool 新密码，打印它的哈希。
+# Run python -m core.tool NEW-PASSWORD in the chapter folder to print its hash.
+if __name__ == '__main__':
+    if len(sys.argv) != 2:
+        sys.exit('usage: python -m core.tool NEW-PASSWORD')
+    print(hashPassword(sys.argv[1]))
