@@ -45,10 +45,13 @@ class ChapterServer:
     ...     server.url("login")
     """
 
-    def __init__(self, folder, port=None, workers=1, session_dir=None, cwd=None, env=None, options=True):
-        """`options=False` starts run.py with no options at all (its defaults: port 8000)."""
+    def __init__(self, folder, port=None, workers=1, session_dir=None, cwd=None, env=None, options=True,
+                 script=None):
+        """`options=False` starts run.py with no options at all (its defaults: port 8000).
+        `script` runs another script that takes the same options (the benchmark's
+        store variants), with the chapter folder still the app's home."""
         self.folder = Path(folder).resolve()
-        self.run_py = self.folder / "run.py"
+        self.run_py = Path(script).resolve() if script else self.folder / "run.py"
         self.options = options
         self.port = port or (free_port() if options else 8000)
         self.workers = workers
@@ -71,7 +74,7 @@ class ChapterServer:
         # `python chapters/04-login/run.py` when started from above the folder,
         # `python run.py` when started inside it, as a learner types it.
         script = self.run_py
-        if self.cwd == self.folder or self.cwd in self.folder.parents:
+        if self.cwd == self.run_py.parent or self.cwd in self.run_py.parents:
             script = self.run_py.relative_to(self.cwd)
         args = [sys.executable, str(script)]
         if not self.options:

@@ -1,0 +1,99 @@
+"""`python -m tutorial.bench` keeps working. Nothing here is about speed.
+
+The benchmark notebook (notebooks/05-benchmark.ipynb) runs the command once on
+a tiny duration as part of every test run; these tests read what it printed
+and check it measured every target, explained itself and drew its picture.
+The login and cycle paths, which the notebook leaves out, are measured here
+directly for a moment.
+"""
+import json
+import re
+import shutil
+
+import pytest
+
+from tutorial import bench
+from tutorial.chapters import ROOT
+from tutorial.notebooks import NOTEBOOKS
+
+pytestmark = pytest.mark.repository_only
+
+
+@pytest.fixture(scope="module")
+def tiny_run(executed_notebooks):
+    """(what the benchmark command printed, the outputs of the cell that drew it)"""
+    results, _ = executed_notebooks
+    nb, _ = results[NOTEBOOKS / "05-benchmark.ipynb"]
+    if isinstance(nb, Exception):
+        raise nb
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    printed = "".join(o.get("text", "") for o in code[0].outputs)
+    assert "-m\", \"tutorial.bench\"" in code[0].source
+    return printed, code[1].outputs
+
+
+def test_tiny_run_measures_every_target(tiny_run):
+    printed, _ = tiny_run
+    rows = re.findall(r"^(05 \(file\)|final \(file\)|05 \(memory\)) +(no-io|check) +(\d+) ", printed, re.M)
+    assert [(t, p) for t, p, _ in rows] == [(t, p) for t in ("05 (file)", "final (file)", "05 (memory)")
+                                           for p in ("no-io", "check")]
+    assert all(int(n) > 0 for _, _, n in rows)
+
+
+def test_tiny_run_says_what_it_ran_on_and_with(tiny_run):
+    printed, _ = tiny_run
+    assert re.search(r"^Machine: .+, \d+ cores, .+, Python [\d.]+, Sanic [\d.]+$", printed, re.M)
+    assert "Load generator: python (wrk is not installed: the Python generator is used instead)" in printed
+    assert re.search(r"The generator used at most \d+% of one core", printed)
+    assert "Targets:" in printed and "Where the time goes" in printed
+    assert re.search(r"System calls per request, final \(file\): no-io \d+, check \d+", printed)
+
+
+def test_memory_store_loses_sessions_across_workers_and_files_do_not(tiny_run):
+    printed, _ = tiny_run
+    file_failed = int(re.search(r"05 \(file\) +\d+ cycles, +(\d+) failed logouts", printed).group(1))
+    memory_failed = int(re.search(r"05 \(memory\) +\d+ cycles, +(\d+) failed logouts", printed).group(1))
+    assert file_failed == 0 and memory_failed > 0, printed
+
+
+def test_tiny_run_draws_its_picture(tiny_run):
+    _, outputs = tiny_run
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+@pytest.mark.parametrize("path", ["login", "cycle"])
+def test_python_generator_measures_login_and_cycle(path, tmp_path):
+    from tutorial.lab import fast_hash_env
+    from tutorial.server import ChapterServer
+
+    with ChapterServer(ROOT / "final", session_dir=tmp_path, env=fast_hash_env()) as server:
+        run = bench.run_python(server.base, path, 0.2, 2, [server.process.pid])
+    assert run.requests > 0 and run.p50_ms > 0
+
+
+@pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is not installed (the tiny run uses the Python generator)")
+def test_wrk_generator_measures_a_path(tmp_path):
+    from tutorial.server import ChapterServer
+
+    with ChapterServer(ROOT / "final", session_dir=tmp_path) as server:
+        run = bench.run_wrk(server.base, "check", 1, 2, [server.process.pid])
+    assert run.requests > 0 and run.failed == 0 and 0 <= run.generator_cpu
+
+
+def test_readme_shows_the_committed_result():
+    """The README's benchmark section is what bench/results.json says, written
+    by the benchmark's own function, next to the picture it drew."""
+    result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split(bench.START)[1].split(bench.END)[0].strip("\n")
+    assert section == bench.readme_section(result, "bench/bench.png")
+    assert (ROOT / "bench" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result["generator"] == "wrk" and result["rounds"] >= 3, "the committed result is a full run"
+
+
+def test_readme_command_is_the_benchmarks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    line = next(l for l in readme.splitlines() if "-m tutorial.bench" in l and l.startswith(".venv"))
+    assert line == ".venv/bin/python -m tutorial.bench"
+    result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    assert result["command"] == "python -m tutorial.bench", "the committed result came from the README's command"
