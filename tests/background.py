@@ -1,4 +1,19 @@
-"""Executing the notebooks once per test run, shared by test_notebooks.py and test_lab.py."""
+"""Slow checks that run in a process of their own while the rest of the suite runs.
+
+Executing the notebooks and running every README's session take a while, but
+the work happens in other processes (kernels, servers, curl). conftest.py
+starts this file as a script right after collection:
+
+    python tests/background.py notebooks FOLDER
+    python tests/background.py readmes FOLDER
+
+Each job writes its results into FOLDER; the fixtures `executed_notebooks` and
+`executed_readmes` wait for the process and read them. A separate process also
+keeps what other tests do to the test process (pytester changes HOME, the
+current folder and sys.modules) away from the kernels and servers.
+"""
+import filecmp
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +25,7 @@ from pathlib import Path
 if __name__ == "__main__":  # started by start() below, as a script
     sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
-from tutorial.chapters import ROOT  # noqa: E402
+from tutorial.chapters import CHAPTERS, FINAL_DIR, ROOT  # noqa: E402
 from tutorial.notebooks import NOTEBOOKS, execute, notebooks, read  # noqa: E402
 
 
@@ -64,13 +79,11 @@ class NotebookError(Exception):
         self.kind = kind
 
 
-def run_all(folder: Path) -> None:
+def run_notebooks(folder: Path) -> None:
     """Execute every notebook from a fresh kernel, all at once (each has its own
     kernel and server), plus a copy of notebook 01 whose second cell fails, and
     write into `folder`: each executed notebook, or its error, and the marker
     its processes carried."""
-    import json
-
     from tutorial.notebooks import write
 
     def run(path):
@@ -87,21 +100,8 @@ def run_all(folder: Path) -> None:
     (folder / "outcome.json").write_text(json.dumps(outcome), encoding="utf-8")
 
 
-def start(folder: Path) -> subprocess.Popen:
-    """Run run_all in a process of its own, so that it goes on while the rest of
-    the suite runs, and nothing the tests do to this process (its environment,
-    current folder, imported modules) can reach the kernels."""
-    log = open(folder / "runner.log", "wb")
-    return subprocess.Popen([sys.executable, __file__, str(folder)], cwd=str(ROOT),
-                            stdout=log, stderr=subprocess.STDOUT)
-
-
-def results(folder: Path, runner: subprocess.Popen) -> dict:
+def notebook_results(folder: Path) -> dict:
     """{notebook path or "broken": (executed notebook or NotebookError, marker)}"""
-    import json
-
-    if runner.wait(timeout=600) != 0:
-        raise RuntimeError((folder / "runner.log").read_text(errors="replace")[-5000:])
     outcome = json.loads((folder / "outcome.json").read_text(encoding="utf-8"))
     found = {}
     for stem, result in outcome.items():
@@ -113,5 +113,72 @@ def results(folder: Path, runner: subprocess.Popen) -> dict:
     return found
 
 
+def readme_pairs() -> dict:
+    """{key: (README, the app folder its session runs against)}: every chapter's
+    README, final/'s, and the top-level README (against final/)."""
+    pairs = {ch.slug: (ch.path / "README.md", ch.path) for ch in CHAPTERS}
+    pairs["final"] = (FINAL_DIR / "README.md", FINAL_DIR)
+    pairs["README.md"] = (ROOT / "README.md", FINAL_DIR)
+    return pairs
+
+
+def run_readme_session(readme: Path, app_folder: Path, workdir: Path) -> dict:
+    """One README's session against a copy of its app (tutorial.transcript.run_readme),
+    with the probe that records which files the server loaded."""
+    from probes import APP_FILES, Probe
+    from tutorial.transcript import run_readme
+
+    probe = Probe(workdir)
+    clone = workdir / "clone"
+    clone.mkdir()
+    result = run_readme(readme, app_folder, clone, env=probe.env)
+    copy = clone / app_folder.relative_to(ROOT)
+    try:
+        probe.assert_ran(copy)
+        probe_error = None
+    except AssertionError as err:
+        probe_error = str(err)
+    return {
+        "differences": result.differences,
+        "actual": result.actual,
+        "server_exit": result.server_exit,
+        "server_output": result.server_output[-3000:],
+        "probe_error": probe_error,
+        "copied_differently": [n for n in APP_FILES if not filecmp.cmp(copy / n, app_folder / n, shallow=False)],
+        "clone_entries": sorted(os.listdir(clone)),
+    }
+
+
+def run_readmes(folder: Path) -> None:
+    """Every README's session, three at a time (each with its own server and port)."""
+    def run(item):
+        key, (readme, app_folder) = item
+        workdir = folder / key.replace(".", "-")
+        workdir.mkdir()
+        try:
+            return key, run_readme_session(readme, app_folder, workdir)
+        except Exception as exc:
+            return key, {"error": "%s: %s" % (type(exc).__name__, exc)}
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        outcome = dict(pool.map(run, readme_pairs().items()))
+    (folder / "outcome.json").write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
+
+
+JOBS = {"notebooks": run_notebooks, "readmes": run_readmes}
+
+
+def start(job: str, folder: Path) -> subprocess.Popen:
+    log = open(folder / "runner.log", "wb")
+    return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT),
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait(runner: subprocess.Popen, folder: Path) -> None:
+    if runner.wait(timeout=600) != 0:
+        raise RuntimeError((folder / "runner.log").read_text(errors="replace")[-5000:])
+
+
 if __name__ == "__main__":
-    run_all(Path(sys.argv[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # probes.py
+    JOBS[sys.argv[1]](Path(sys.argv[2]))

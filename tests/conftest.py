@@ -5,6 +5,7 @@ the step that introduced the behaviour (`@pytest.mark.since(2)`) on, plus
 final/. The test id names the folder: test_expired_token[03-clear-update-token].
 """
 import os
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,11 +89,17 @@ def _runs_against_a_chosen_folder(item):
     return True
 
 
+BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes")
+
+
 def pytest_collection_modifyitems(config, items):
     keep = [i for i in items if _runs_against_a_chosen_folder(i)]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
-        items[:] = keep
+    # Tests that wait for work done in the background go last, so that
+    # everything else runs while that work goes on.
+    waits = lambda item: any(f in getattr(item, "fixturenames", ()) for f in BACKGROUND_FIXTURES)  # noqa: E731
+    items[:] = [i for i in keep if not waits(i)] + [i for i in keep if waits(i)]
 
 
 # ----------------------------------------------------------------- the code under test
@@ -201,29 +208,47 @@ def repo_root():
     return Path(__file__).resolve().parent.parent
 
 
-# ----------------------------------------------------------------- the notebooks
+# ----------------------------------------------------------------- work in the background
 
-_notebook_runs = {}
+# Executing the notebooks (the benchmark's tiny run among them) and running
+# every README's session take a while, but they happen in other processes
+# (kernels, servers, curl, load generators). So they start as soon as the tests
+# that need them are collected, and the rest of the suite runs meanwhile; the
+# fixtures below wait.
+_background = {}
 
 
 def pytest_collection_finish(session):
-    """Executing the notebooks takes a while, but it happens in other processes
-    (kernels, servers), so it starts in the background as soon as the tests
-    that need it are collected, and the rest of the suite runs meanwhile."""
-    if any("executed_notebooks" in getattr(item, "fixturenames", ()) for item in session.items):
-        import tempfile
+    import tempfile
 
-        import notebook_runs
+    import background
 
-        folder = Path(tempfile.mkdtemp(prefix="notebook-runs-"))
-        _notebook_runs.update(folder=folder, before=notebook_runs.repository_files(),
-                              runner=notebook_runs.start(folder))
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    for job in ("notebooks", "readmes"):
+        if "executed_" + job in wanted:
+            folder = Path(tempfile.mkdtemp(prefix="%s-" % job))
+            _background[job] = (folder, background.repository_files(), background.start(job, folder))
 
 
 @pytest.fixture(scope="session")
 def executed_notebooks():
-    """Every notebook executed once per test run (see notebook_runs.py): for each,
+    """Every notebook executed once per test run (see background.py): for each,
     the executed notebook or its error, and the files of the repository before."""
-    import notebook_runs
+    import background
 
-    return notebook_runs.results(_notebook_runs["folder"], _notebook_runs["runner"]), _notebook_runs["before"]
+    folder, before, runner = _background["notebooks"]
+    background.wait(runner, folder)
+    return background.notebook_results(folder), before
+
+
+@pytest.fixture(scope="session")
+def executed_readmes():
+    """Every README's session, run once per test run (see background.py):
+    {chapter slug, "final" or "README.md": what happened}."""
+    import json
+
+    import background
+
+    folder, _, runner = _background["readmes"]
+    background.wait(runner, folder)
+    return json.loads((folder / "outcome.json").read_text(encoding="utf-8"))

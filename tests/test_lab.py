@@ -61,7 +61,7 @@ def test_concurrent_login_logout_on_four_workers(ch, works, executed_notebooks):
     """Eight connections log the same account in and out on `--workers 4`
     (run by notebooks/04-security-lab.ipynb; this reads what it measured)."""
     requests, errors, answers, _ = lab_table(executed_notebooks, "## 2.")[ch.slug]
-    assert int(requests.replace(",", "")) == 8 * 60 * 2
+    assert int(requests.replace(",", "")) == 8 * 40 * 2
     assert "logout 200" in answers, "some logouts must succeed, or the race proves nothing"
     five_xx = int(errors.strip("*"))
     assert (five_xx > 0) if works else (five_xx == 0), answers

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from notebook_runs import marker_env, processes_with, repository_files, wait_until_gone
+from background import marker_env, processes_with, repository_files, wait_until_gone
 from tutorial.notebooks import NOTEBOOKS, differences, normalise, notebooks, read
 
 pytestmark = pytest.mark.repository_only

@@ -7,9 +7,7 @@ import sys
 
 import pytest
 
-from probes import Probe
 from tutorial.chapters import FINAL_DIR, ROOT
-from tutorial.transcript import run_readme
 
 pytestmark = pytest.mark.repository_only
 
@@ -65,16 +63,14 @@ def test_windows_curl_lines_are_the_posix_ones_quoted_for_cmd():
     assert windows == expected
 
 
-def test_readme_session_against_final(tmp_path):
+def test_readme_session_against_final(executed_readmes):
     """The article's session in the README, against a copy of final/ started
     with `python final/run.py` from (a copy of) the repository root."""
-    probe = Probe(tmp_path)
-    work = tmp_path / "clone"
-    work.mkdir()
-    result = run_readme(ROOT / "README.md", FINAL_DIR, work, env=probe.env)
-    assert not result.differences, "\n\n".join(result.differences)
-    probe.assert_ran(work / "final")
-    assert result.server_exit == 0, result.server_output
+    run = executed_readmes["README.md"]
+    assert "error" not in run, run.get("error")
+    assert not run["differences"], "\n\n".join(run["differences"])
+    assert run["probe_error"] is None, run["probe_error"]
+    assert run["server_exit"] == 0, run["server_output"]
 
 
 def test_readme_chapter_test_command_selects_that_chapter(pytester):

@@ -34,9 +34,13 @@ LOGIN = b'{"account":"admin","password":"123456"}'
 def test_inside_its_folder_with_two_workers(chapter, tmp_path):
     """`python run.py --workers 2` inside final/: the article's session works
     across two worker processes, and Ctrl-C stops them all cleanly."""
+    from tutorial.lab import fast_hash_env
+
     sessions = tmp_path / "sessions"
     probe = Probe(tmp_path)
-    server = ChapterServer(chapter.path, cwd=chapter.path, workers=2, session_dir=sessions, env=probe.env)
+    # (chapter 06's password hash, with one iteration here: this test is about the workers)
+    server = ChapterServer(chapter.path, cwd=chapter.path, workers=2, session_dir=sessions,
+                           env=dict(probe.env, **fast_hash_env()))
     assert server.command[1:] == ["run.py", "--host", "127.0.0.1", "--port", str(server.port), "--workers", "2"]
     with server:
         assert call(server.url("logout"))[:2] == (401, {"data": "退出失败", "status": 401})
