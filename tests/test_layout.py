@@ -112,3 +112,15 @@ def test_session_files_would_be_ignored_by_git(tmp_path):
     ignored = _git("check-ignore", "--no-index", "chapters/04-login/temp/manage_21232f297a57a5a743894a0e4a801fc3",
                    "final/__pycache__/x.pyc", "notebooks/.ipynb_checkpoints/a.ipynb", ".venv/bin/python")
     assert len(ignored.splitlines()) == 4
+
+
+@pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
+def test_chapter_readme_run_commands_name_this_chapter(ch):
+    text = (ch.path / "README.md").read_text(encoding="utf-8")
+    mentioned = re.findall(r"python chapters[/\\]([\w-]+)[/\\]run\.py", text)
+    assert mentioned and set(mentioned) == {ch.slug}, mentioned
+    assert "(../%s/)" % ch.slug not in text, "a chapter README links to itself as previous/next"
+    if ch.number > 0:
+        assert "[%s](../%s/)" % (CHAPTERS[ch.number - 1].slug, CHAPTERS[ch.number - 1].slug) in text
+    if ch is not LAST:
+        assert "[%s](../%s/)" % (CHAPTERS[ch.number + 1].slug, CHAPTERS[ch.number + 1].slug) in text

@@ -4,6 +4,7 @@ import re
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,35 @@ def test_readme_check_command_is_the_chapters_one():
     line = next(l for b in blocks("shell") for l in b if "--project" in l)
     chapter_03 = (ROOT / "chapters" / "03-clear-update-token" / "README.md").read_text(encoding="utf-8")
     assert line.replace(".venv/bin/python", "python") in chapter_03
+
+
+def test_every_windows_command_is_a_posix_command_of_the_readme():
+    """Each `.venv\\Scripts\\...` command the README gives for Windows is one of
+    its POSIX commands with Windows paths."""
+    posix = {l for b in blocks("shell") for l in b}
+    windows = re.findall(r"`(\.venv\\Scripts\\[^`]+)`", README) + [l for b in blocks("bat") for l in b
+                                                                   if l.startswith(".venv")]
+    windows = [w for w in windows if w != ".venv\\Scripts\\activate"]  # checked below
+    assert len(windows) >= 5
+    for line in windows:
+        back = line.replace(".venv\\Scripts\\", ".venv/bin/").replace("%USERPROFILE%\\", "~/").replace("\\", "/")
+        assert back in posix, "%r is not the Windows form of a command the README shows" % line
+
+
+def test_readme_run_one_chapter_command_is_how_the_tests_start_chapters():
+    from tutorial.server import ChapterServer
+
+    line = blocks("shell")[1][0]
+    assert line == ".venv/bin/python chapters/04-login/run.py"
+    # the README sessions start every chapter exactly so, from above its folder
+    assert ChapterServer(ROOT / "chapters" / "04-login", cwd=ROOT).command[1] == "chapters/04-login/run.py"
+
+
+def test_readme_activation_commands_exist_in_a_virtual_environment():
+    import os
+
+    assert "`source .venv/bin/activate`" in README and "`.venv\\Scripts\\activate`" in README
+    if sys.prefix == sys.base_prefix:
+        pytest.skip("not running in a virtual environment")
+    scripts = "Scripts" if os.name == "nt" else "bin"
+    assert (Path(sys.prefix) / scripts / ("activate.bat" if os.name == "nt" else "activate")).is_file()

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.repository_only
 
 def test_chapter_readme_session_matches_the_app(chapter, executed_readmes, repo_root):
     readme = chapter.path / "README.md"
-    assert parse(readme.read_text(encoding="utf-8")), "%s shows no session to try" % readme
+    blocks = parse(readme.read_text(encoding="utf-8"))
+    assert any(step.command.startswith("curl ") for b in blocks for step in b.steps), (
+        "%s must show at least one curl request to the running chapter" % readme)
     run = executed_readmes[chapter.id]
     assert "error" not in run, run.get("error")
     assert not run["differences"], "\n\n".join(run["differences"])
