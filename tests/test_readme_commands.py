@@ -131,3 +131,11 @@ def test_readme_activation_commands_exist_in_a_virtual_environment():
         pytest.skip("not running in a virtual environment")
     scripts = "Scripts" if os.name == "nt" else "bin"
     assert (Path(sys.prefix) / scripts / ("activate.bat" if os.name == "nt" else "activate")).is_file()
+
+
+def test_readme_what_is_where_lists_real_folders():
+    section = README.split("## 仓库里有什么 / What is where", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([\w./-]+)` \|", section, re.M)
+    assert len(listed) >= 5
+    for path in listed:
+        assert (ROOT / path).exists(), path
