@@ -25,7 +25,7 @@ from pathlib import Path
 if __name__ == "__main__":  # started by start() below, as a script
     sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
 
-from tutorial.chapters import CHAPTERS, FINAL_DIR, ROOT  # noqa: E402
+from tutorial.chapters import ROOT  # noqa: E402
 from tutorial.notebooks import NOTEBOOKS, execute, notebooks, read  # noqa: E402
 
 
@@ -113,15 +113,6 @@ def notebook_results(folder: Path) -> dict:
     return found
 
 
-def readme_pairs() -> dict:
-    """{key: (README, the app folder its session runs against)}: every chapter's
-    README, final/'s, and the top-level README (against final/)."""
-    pairs = {ch.slug: (ch.path / "README.md", ch.path) for ch in CHAPTERS}
-    pairs["final"] = (FINAL_DIR / "README.md", FINAL_DIR)
-    pairs["README.md"] = (ROOT / "README.md", FINAL_DIR)
-    return pairs
-
-
 def run_readme_session(readme: Path, app_folder: Path, workdir: Path) -> dict:
     """One README's session against a copy of its app (tutorial.transcript.run_readme),
     with the probe that records which files the server loaded."""
@@ -150,7 +141,10 @@ def run_readme_session(readme: Path, app_folder: Path, workdir: Path) -> dict:
 
 
 def run_readmes(folder: Path) -> None:
-    """Every README's session, three at a time (each with its own server and port)."""
+    """Every README's session (tutorial.transcript.readmes), three at a time,
+    each with its own server and port."""
+    from tutorial.transcript import readmes
+
     def run(item):
         key, (readme, app_folder) = item
         workdir = folder / key.replace(".", "-")
@@ -161,7 +155,7 @@ def run_readmes(folder: Path) -> None:
             return key, {"error": "%s: %s" % (type(exc).__name__, exc)}
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        outcome = dict(pool.map(run, readme_pairs().items()))
+        outcome = dict(pool.map(run, readmes().items()))
     (folder / "outcome.json").write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
 
 

@@ -5,7 +5,6 @@ the step that introduced the behaviour (`@pytest.mark.since(2)`) on, plus
 final/. The test id names the folder: test_expired_token[03-clear-update-token].
 """
 import os
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace

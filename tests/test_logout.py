@@ -1,9 +1,8 @@
 """GET /api/v1/be/logout (from 05): 退出成功 with a valid session, HTTP 401 otherwise."""
-import os
 
 import pytest
 
-from support import envelope, set_cookies
+from support import envelope
 from test_login import assert_cookie_deleted
 
 pytestmark = pytest.mark.since(5)

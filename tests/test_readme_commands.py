@@ -2,13 +2,12 @@
 article's session against final/, and the per-chapter commands."""
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tutorial.chapters import FINAL_DIR, ROOT
+from tutorial.chapters import ROOT
 
 pytestmark = pytest.mark.repository_only
 

@@ -202,11 +202,14 @@ def run_readme(readme: Path, app_folder: Path, workdir: Path, env=None) -> Resul
     return Result(readme, blocks, actual, code, server.output())
 
 
-def readmes() -> list:
-    """(README, the app folder its commands run against) for every README with a session."""
-    pairs = [(ch.path / "README.md", ch.path) for ch in CHAPTERS]
-    pairs.append((ROOT / "README.md", FINAL_DIR))
-    return [(r, f) for r, f in pairs if r.is_file() and parse(r.read_text(encoding="utf-8"))]
+def readmes() -> dict:
+    """{name: (README, the app folder its commands run against)}: every chapter's
+    README (by slug), final/'s ("final") and the top-level one ("README.md",
+    against final/)."""
+    pairs = {ch.slug: (ch.path / "README.md", ch.path) for ch in CHAPTERS}
+    pairs["final"] = (FINAL_DIR / "README.md", FINAL_DIR)
+    pairs["README.md"] = (ROOT / "README.md", FINAL_DIR)
+    return pairs
 
 
 def main(argv=None) -> int:
@@ -214,7 +217,7 @@ def main(argv=None) -> int:
     parser.add_argument("--update", action="store_true", help="rewrite the answers in the READMEs")
     parser.add_argument("only", nargs="*", help="README paths (default: all)")
     args = parser.parse_args(argv)
-    pairs = readmes()
+    pairs = list(readmes().values())
     if args.only:
         wanted = {Path(p).resolve() for p in args.only}
         pairs = [(r, f) for r, f in pairs if r.resolve() in wanted]
