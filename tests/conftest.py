@@ -17,9 +17,9 @@ from sanic import Sanic  # noqa: E402
 Sanic.test_mode = True
 
 from learner import LearnerReport, learner_target  # noqa: E402
-from support import AppClient, Target, repository_targets  # noqa: E402
+from support import AppClient, Target, loaded, repository_targets  # noqa: E402
 from tutorial.chapters import by_key  # noqa: E402
-from tutorial.loader import load_app, module_origin  # noqa: E402
+from tutorial.loader import module_origin  # noqa: E402
 
 
 # ----------------------------------------------------------------- which folders
@@ -47,7 +47,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
     config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
     config.addinivalue_line("markers", "final_only: runs against final/ only")
-    config.addinivalue_line("markers", "beyond_article: a rule of this repository that the article's code does not follow")
+    config.addinivalue_line("markers", "beyond_article(zh, en): a rule of this repository that the article's code "
+                                       "does not follow; a learner's project hears it as a note (zh, en), not a failure")
+    config.addinivalue_line("markers", "look_at(function, pattern): where in a learner's code this test's "
+                                       "failure points (the line of `function` matching `pattern`)")
     if config.getoption("--project"):
         target = learner_target(config)
         config.tutorial_targets = [target]
@@ -103,16 +106,6 @@ def pytest_collection_modifyitems(config, items):
 
 # ----------------------------------------------------------------- the code under test
 
-_loaded = {}
-
-
-def loaded(chapter: Target):
-    """The chapter's app, imported once per test run and proven to come from its folder."""
-    if chapter.path not in _loaded:
-        _loaded[chapter.path] = load_app(chapter.path)
-    return _loaded[chapter.path]
-
-
 def assert_from(module, chapter: Target):
     for origin in module_origin(module):
         assert chapter.path in origin.parents, (
@@ -124,8 +117,11 @@ def assert_from(module, chapter: Target):
 def app(chapter):
     """The chapter's Sanic app with its blueprint registered, as run.py does."""
     code = loaded(chapter)
-    assert code.app is not None, "the app could not be built (run.py's imports failed): %s" % "; ".join(
-        "%s: %s" % (name, why.split("\n")[0]) for name, why in code.problems.items())
+    if code.app is None:
+        # `from`: the learner's report follows the chain to the line that failed
+        raise AssertionError("the app could not be built (run.py's imports failed): %s" % "; ".join(
+            "%s: %s" % (name, why.split("\n")[0]) for name, why in code.problems.items())
+        ) from next(iter(code.errors.values()), None)
     assert_from(code.module("api.be"), chapter)
     return code.app
 

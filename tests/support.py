@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST
+from tutorial.loader import load_app
+from tutorial.show import as_curl
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,16 @@ def repository_targets() -> list:
     return targets
 
 
+_loaded = {}
+
+
+def loaded(target: Target):
+    """The folder's app, imported once per test run and proven to come from its folder."""
+    if target.path not in _loaded:
+        _loaded[target.path] = load_app(target.path)
+    return _loaded[target.path]
+
+
 class AppClient:
     """Sends HTTP requests to a Sanic app inside this process (ASGI), like curl
     does to a server: no cookie is sent unless a test passes one. With
@@ -41,6 +54,7 @@ class AppClient:
             AppClient._loop = asyncio.new_event_loop()
         self.app = app
         self.keep_cookies = keep_cookies
+        self.sent = []  # every request, for the learner's report: which case failed
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://127.0.0.1:8000")
 
@@ -79,7 +93,9 @@ class AppClient:
         if cookie is not None:
             value = cookie if isinstance(cookie, bytes) else cookie.encode("utf-8", "surrogateescape")
             headers.append((b"cookie", b"session=" + value))
-        return self._run(self._client.request(method, url, content=content, json=json, headers=headers))
+        response = self._run(self._client.request(method, url, content=content, json=json, headers=headers))
+        self.sent.append(response.request)
+        return response
 
     def get(self, endpoint, **kw):
         return self.request("GET", endpoint, **kw)
@@ -117,3 +133,47 @@ def envelope(response) -> tuple:
     if not isinstance(body, dict) or set(body) != {"data", "status"}:
         return response.status_code, None, body
     return response.status_code, body["status"], body["data"]
+
+
+def show_answer(answer: tuple) -> str:
+    """(HTTP status, body status, data) as a learner sees it: HTTP 401 {"data": "退出失败", "status": 401}"""
+    import json as _json
+
+    http, status, data = answer
+    if status is None:
+        return "HTTP %s %s" % (http, data if isinstance(data, str) else _json.dumps(data, ensure_ascii=False))
+    return "HTTP %s %s" % (http, _json.dumps({"data": data, "status": status}, ensure_ascii=False))
+
+
+class WrongAnswer(AssertionError):
+    """The app answered something other than what the article answers."""
+
+    def __init__(self, response, expected: tuple, why: str = ""):
+        self.got, self.expected, self.why = envelope(response), expected, why
+        self.case = as_curl(response.request)
+        super().__init__("the article answers %s; this code answered %s%s  [%s]" % (
+            show_answer(expected), show_answer(self.got), ": " + why if why else "", self.case))
+
+
+def expect_answer(response, expected: tuple, why: str = "") -> None:
+    """Fail with WrongAnswer unless `response` is (HTTP status, body status, data) = `expected`."""
+    if envelope(response) != expected:
+        raise WrongAnswer(response, expected, why)
+
+
+TOKEN = re.compile(r"admin\|manage\|[0-9a-f]{32}")
+
+
+def successful_login(client):
+    """Log in as admin/123456 and return the answer; a test that needs a session
+    stops here, naming the login's answer, when there is none."""
+    res = client.login()
+    status, code, data = envelope(res)
+    if (status, code) != (200, 0) or not isinstance(data, str) or not TOKEN.fullmatch(data):
+        raise WrongAnswer(res, (200, 0, "admin|manage|<token>"), "a login with admin / 123456 should succeed")
+    return res
+
+
+def login_token(client) -> str:
+    """Log in as admin/123456 and return the token (see successful_login)."""
+    return envelope(successful_login(client))[2]

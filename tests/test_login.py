@@ -3,20 +3,28 @@ import re
 
 import pytest
 
-from support import cookie_attributes, envelope, set_cookies
+from support import WrongAnswer, cookie_attributes, envelope, expect_answer, login_token, set_cookies, successful_login
+
+# The rules of this repository that the article's code does not follow: a
+# learner's project hears them as notes, not failures (see learner.py).
+NOT_JSON = pytest.mark.beyond_article(
+    zh="文章的登录让 request.json 对不是 JSON 的请求体直接抛异常，于是 Sanic 回答它自己的 HTTP 400 页面；"
+       "各章把它当成参数错误，用统一的 JSON 格式回答。",
+    en="The article's login lets request.json raise on a body that is not JSON, so Sanic answers with its own "
+       "HTTP 400 page; the chapters answer 参数错误 in the JSON envelope.")
 
 BAD_BODIES = [
     pytest.param(b'{"account":"admin"}', id="no-password"),
     pytest.param(b'{"password":"123456"}', id="no-account"),
     pytest.param(b"{}", id="empty-object"),
     pytest.param(b"", id="no-body"),
-    pytest.param(b"account=admin&password=123456", id="not-json"),
-    pytest.param(b'{"account":"admin",', id="broken-json"),
+    pytest.param(b"account=admin&password=123456", id="not-json", marks=NOT_JSON),
+    pytest.param(b'{"account":"admin",', id="broken-json", marks=NOT_JSON),
     pytest.param(b'["account","password"]', id="json-list"),
     pytest.param(b'"account"', id="json-string"),
     pytest.param(b"42", id="json-number"),
     pytest.param(b"null", id="json-null"),
-    pytest.param(b"\xff\xfe{}", id="not-utf8"),
+    pytest.param(b"\xff\xfe{}", id="not-utf8", marks=NOT_JSON),
 ]
 
 WRONG = [
@@ -39,7 +47,7 @@ def assert_cookie_deleted(response):
 @pytest.mark.until(3)
 def test_login_right_credentials_answers_login_succeeded(chapter, client, session_dir):
     res = client.login()
-    assert envelope(res) == (200, 0, "登录成功")
+    expect_answer(res, (200, 0, "登录成功"))
     assert list(session_dir.iterdir()) == [], "before chapter 04 a login creates no session file"
     assert set_cookies(res) == []
 
@@ -48,21 +56,21 @@ def test_login_reads_json_without_content_type(chapter, client):
     # curl -d sends application/x-www-form-urlencoded; the body is still JSON.
     res = client.post("login", content=b'{"account":"admin","password":"123456"}',
                       headers={"content-type": "application/x-www-form-urlencoded"})
-    assert envelope(res)[:2] == (200, 0)
+    if envelope(res)[:2] != (200, 0):
+        raise WrongAnswer(res, (200, 0, "登录成功" if chapter.number < 4 else "admin|manage|<token>"),
+                          "curl -d sends no JSON content type, and the body is still JSON")
 
 
 @pytest.mark.parametrize("body", BAD_BODIES)
 def test_login_bad_parameters_answers_400_in_envelope(chapter, client, body):
     res = client.post("login", content=body)
-    assert envelope(res) == (200, 400, "参数错误"), (
-        "a login body that is not a JSON object with account and password should be answered "
-        "HTTP 200 {\"data\": \"参数错误\", \"status\": 400}, got HTTP %s %s" % (res.status_code, res.text))
+    expect_answer(res, (200, 400, "参数错误"), "a body that is not a JSON object with account and password")
 
 
 @pytest.mark.parametrize("data", WRONG)
 def test_login_wrong_credentials_answers_400(chapter, client, data, session_dir):
     res = client.post("login", json=data)
-    assert envelope(res) == (200, 400, "用户名或密码错误")
+    expect_answer(res, (200, 400, "用户名或密码错误"))
     assert list(session_dir.iterdir()) == [], "a failed login must not create a session file"
 
 
@@ -75,24 +83,21 @@ def test_no_logout_endpoint_yet(chapter, client):
 
 @pytest.mark.since(4)
 def test_login_answers_token(chapter, client):
-    status, code, data = envelope(client.login())
-    assert (status, code) == (200, 0)
-    assert re.fullmatch(r"admin\|manage\|[0-9a-f]{32}", data), (
-        "a successful login should answer {\"data\": \"admin|manage|<32 hex>\", \"status\": 0}, got %r" % data)
+    assert re.fullmatch(r"admin\|manage\|[0-9a-f]{32}", login_token(client))
 
 
 @pytest.mark.since(4)
 def test_login_creates_session_file_with_the_token(chapter, client, admin_file):
-    token = envelope(client.login())[2]
+    token = login_token(client)
     assert admin_file.exists(), "after a login temp/%s should exist" % admin_file.name
     assert admin_file.read_text().strip().split(",")[0] == token.split("|")[2]
 
 
 @pytest.mark.since(4)
 def test_login_sets_http_only_session_cookie(chapter, client):
-    res = client.login()
+    res = successful_login(client)
     headers = set_cookies(res)
-    assert len(headers) == 1, headers
+    assert len(headers) == 1, "a login should set one cookie, session=<token>; it set %s" % (headers,)
     cookie = cookie_attributes(headers[0])
     assert cookie["session"] == envelope(res)[2], "the cookie should hold the same token as the answer"
     assert cookie.get("httponly") is True, "the session cookie should be HttpOnly"
@@ -105,21 +110,24 @@ def test_login_sets_http_only_session_cookie(chapter, client):
 @pytest.mark.since(4)
 @pytest.mark.until(5)
 def test_login_cookie_has_only_the_articles_attributes(chapter, client):
-    cookie = cookie_attributes(set_cookies(client.login())[0])
-    assert set(cookie) == {"session", "path", "httponly"}, "like the article's cookie: only HttpOnly and Path"
+    headers = set_cookies(successful_login(client))
+    assert headers, "a login should set the cookie session=<token>; it set none"
+    cookie = cookie_attributes(headers[0])
+    assert set(cookie) == {"session", "path", "httponly"}, (
+        "the cookie should have only HttpOnly and Path, like the article's; it was %s" % headers[0])
 
 
 @pytest.mark.since(6)
 def test_login_cookie_is_same_site_lax(chapter, client):
     # the intended difference of chapter 06: SameSite=Lax, and Secure only when configured
-    cookie = cookie_attributes(set_cookies(client.login())[0])
+    cookie = cookie_attributes(set_cookies(successful_login(client))[0])
     assert set(cookie) == {"session", "path", "httponly", "samesite"} and cookie["samesite"] == "Lax"
 
 
 @pytest.mark.since(4)
 def test_second_login_replaces_the_session(chapter, client, admin_file):
-    first = envelope(client.login())[2]
-    second = envelope(client.login())[2]
+    first = login_token(client)
+    second = login_token(client)
     assert first != second
     assert admin_file.read_text().strip().split(",")[0] == second.split("|")[2]
 

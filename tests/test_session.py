@@ -34,6 +34,7 @@ def test_make_token_returns_user_group_token(chapter, session, clock):
 
 
 @pytest.mark.since(1)
+@pytest.mark.look_at("makeToken", r"TEMPPATH|open|write|echo")
 def test_make_token_writes_token_and_time_to_group_md5_file(chapter, session, session_dir, clock):
     token = session.makeToken("admin", "manage").split("|")[2]
     assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE], (
@@ -110,6 +111,7 @@ def test_check_token_other_group_is_4(chapter, session, clock):
 
 
 @pytest.mark.since(2)
+@pytest.mark.look_at("checkToken", r"[Tt]oken\s*[!=]=")
 def test_check_token_wrong_token_is_1(chapter, session, clock):
     session.makeToken("admin", "manage")
     assert session.checkToken("admin|manage|0123456789abcdef0123456789abcdef") == 1, (
@@ -117,6 +119,7 @@ def test_check_token_wrong_token_is_1(chapter, session, clock):
 
 
 @pytest.mark.since(2)
+@pytest.mark.look_at("checkToken", r"\d{3,}")
 def test_check_token_3600_seconds_old_is_still_valid(chapter, session, clock):
     token = session.makeToken("admin", "manage")
     clock.advance(3600)
@@ -126,6 +129,7 @@ def test_check_token_3600_seconds_old_is_still_valid(chapter, session, clock):
 
 
 @pytest.mark.since(2)
+@pytest.mark.look_at("checkToken", r"\d{3,}")
 def test_check_token_3601_seconds_old_is_expired(chapter, session, clock):
     token = session.makeToken("admin", "manage")
     clock.advance(3601)
@@ -135,6 +139,7 @@ def test_check_token_3601_seconds_old_is_expired(chapter, session, clock):
 
 
 @pytest.mark.since(2)
+@pytest.mark.look_at("checkToken", r"[Tt]oken\s*[!=]=")
 def test_check_token_compares_token_before_expiry(chapter, session, clock):
     session.makeToken("admin", "manage")
     clock.advance(7200)
@@ -163,10 +168,11 @@ def test_check_token_changes_nothing(chapter, session, session_dir, clock):
 # ---------------------------------------------------------------- clearToken, updataToken (03)
 
 @pytest.mark.since(3)
+@pytest.mark.look_at("clearToken", r"remove|unlink|rm ")
 def test_clear_token_deletes_the_session_file(chapter, session, session_dir, clock):
     token = session.makeToken("admin", "manage")
     session.clearToken(token)
-    assert list(session_dir.iterdir()) == [], "clearToken should delete temp/" + ADMIN_FILE
+    assert list(session_dir.iterdir()) == [], "clearToken left temp/%s in place; it should delete it" % ADMIN_FILE
     assert session.checkToken(token) == 4
 
 
@@ -193,6 +199,7 @@ def test_clear_token_wrong_shape_does_nothing(chapter, session, session_dir, clo
 
 
 @pytest.mark.since(3)
+@pytest.mark.look_at("updataToken", r"makeToken")
 def test_updata_token_keeps_token_and_refreshes_time(chapter, session, session_dir, clock):
     token = session.makeToken("admin", "manage")
     clock.advance(3000)

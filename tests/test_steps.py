@@ -8,7 +8,9 @@ from conftest import loaded
 def assert_defines(chapter, step, module, *names):
     code = loaded(chapter)
     file = module.replace(".", "/") + ".py"
-    assert code.has(module), "%s: %s (step %02d needs it)" % (file, code.problems.get(module, "not found"), step)
+    if not code.has(module):
+        raise AssertionError("%s: %s (step %02d needs it)" % (file, code.problems.get(module, "not found"), step)
+                             ) from code.errors.get(module)
     for name in names:
         assert hasattr(code.module(module), name), "%s has no %s, which step %02d adds" % (file, name, step)
 

@@ -25,9 +25,14 @@ def test_fail_takes_body_status_and_http_status(chapter, tool):
     assert (res.status, body(res)) == (401, {"data": "退出失败", "status": 401})
 
 
+@pytest.mark.beyond_article(
+    zh="文章的 ok / fail 把中文输出成 \\uXXXX 转义；各章加了 ensure_ascii=False，不用 jq 终端里也能看到中文。",
+    en="The article's ok / fail send Chinese as \\uXXXX escapes; the chapters add ensure_ascii=False, so a "
+       "terminal shows it without jq.")
 def test_answers_show_chinese_as_utf8_not_escapes(chapter, tool):
     # So a learner's terminal shows 参数错误, not \u53c2\u6570...
-    assert "参数错误".encode("utf-8") in tool.fail("参数错误", 400).body
+    body = tool.fail("参数错误", 400).body
+    assert "参数错误".encode("utf-8") in body, "fail('参数错误', 400) should show the Chinese as it is: %s" % body
     assert tool.ok("x").content_type.startswith("application/json")
 
 
@@ -66,6 +71,11 @@ def test_get_md5_hashes_bytes_as_they_are(chapter, tool):
 
 
 @pytest.mark.since(1)
+@pytest.mark.beyond_article(
+    zh="文章的 getMd5 遇到无法按 UTF-8 编码的字符（cookie 里的坏字节）会抛 UnicodeEncodeError；"
+       "各章用 surrogateescape 把它们还原成原来的字节。",
+    en="The article's getMd5 raises UnicodeEncodeError on characters that cannot be UTF-8 (bad bytes from a "
+       "cookie); the chapters use surrogateescape to turn them back into their bytes.")
 def test_get_md5_does_not_raise_on_undecodable_cookie_text(chapter, tool):
     # A cookie holding the bytes ff fe reaches Python as '\udcff\udcfe'.
     assert tool.getMd5("\udcff\udcfe") == hashlib.md5(b"\xff\xfe").hexdigest()

@@ -44,6 +44,7 @@ class LoadedApp:
     folder: Path
     modules: dict = field(default_factory=dict)   # name -> module
     problems: dict = field(default_factory=dict)  # name -> why it could not be imported
+    errors: dict = field(default_factory=dict)    # name -> the exception that stopped it (with its traceback)
     app: object = None
 
     def has(self, name: str) -> bool:
@@ -80,6 +81,7 @@ def load_app(folder) -> LoadedApp:
             except Exception as exc:
                 loaded.problems[name] = "importing it failed: %s\n%s" % (
                     exc, "".join(traceback.format_exception_only(type(exc), exc)).strip())
+                loaded.errors[name] = exc
         for name, module in sys.modules.items():
             if name.split(".")[0] in APP_PACKAGES and module is not None:
                 loaded.modules[name] = module
@@ -89,6 +91,7 @@ def load_app(folder) -> LoadedApp:
                 loaded.app.blueprint(loaded.modules["api.be"].bp)
             except Exception as exc:
                 loaded.problems["run"] = "registering the blueprint failed: %r" % exc
+                loaded.errors["run"] = exc
                 loaded.app = None
     finally:
         sys.dont_write_bytecode = no_bytecode
