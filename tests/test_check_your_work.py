@@ -1,8 +1,12 @@
-"""`python -m pytest tests --project FOLDER --step NN` on copies of the chapters:
-right code passes, missing or broken code fails with a message in plain words.
+"""`python -m pytest tests --project FOLDER --step NN` on the code a learner types.
 
-This is also the proof that the tests run the folder they name: a wrong change
-in one copy makes that copy's run fail, while the repository's chapters pass.
+The articles' code as typed (as_typed.py rebuilds it from the chapters) must
+hear, for each break that today's Sanic forces on it, the cause, the exact fix
+and where in the code, once, under the step whose code holds it; with only
+those fixes made it must pass. A learner's typical slips must each be named
+in the first line of their step. This is also the proof that the tests run the
+folder they name: a change in one copy fails that copy's run, while the
+repository's chapters pass.
 """
 import re
 import shlex
@@ -10,6 +14,8 @@ import shutil
 
 import pytest
 
+import diagnose
+from as_typed import SLIPS, TRIES, as_typed, edit, with_slip
 from tutorial.chapters import CHAPTERS, ROOT, by_key
 
 pytestmark = pytest.mark.repository_only
@@ -27,62 +33,254 @@ def test_chapter_readme_gives_the_check_command_for_its_step(ch):
     assert readme_check_command(ch) == "python -m pytest tests --project ~/my-blog --step %s" % ch.tag
 
 
-def copy_of(slug, dest):
-    return shutil.copytree(by_key(slug).path, dest, ignore=shutil.ignore_patterns("__pycache__"))
-
-
-def break_expiry(folder):
-    path = folder / "core" / "session.py"
-    text = path.read_text(encoding="utf-8")
-    assert "> 3600" in text
-    path.write_text(text.replace("> 3600", "> 36000"), encoding="utf-8")
-
-
-def remove_session_module(folder):
-    (folder / "core" / "session.py").unlink()
-
-
-def run_check(pytester, slug, step, change=None):
-    """Copy chapter `slug` as a learner's project, apply `change`, and run the
-    chapter README's check command for `step` on it. Returns (exit code, output)
-    and asserts the project was left as it was."""
-    folder = copy_of(slug, pytester.path / "my-blog")
-    if change:
-        change(folder)
+def run_check(pytester, folder, step, *options):
+    """The README's check command for `step` on `folder`, started from the
+    repository's root as the README says. Returns (exit code, output) and asserts
+    that neither the project nor the repository's root gained a file: the code
+    under check runs in a temporary folder (the slip that writes session files
+    to the current folder proves it)."""
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    # the README's command, with this copy as the learner's project
+    root_before = sorted(p.name for p in ROOT.iterdir())
     args = shlex.split(readme_check_command(by_key(step)).replace("~/my-blog", shlex.quote(str(folder))))
     assert args[:4] == ["python", "-m", "pytest", "tests"]
-    result = pytester.runpytest_inprocess(str(ROOT / "tests"), *args[4:], "-q")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)  # where the README says to run it
+        result = pytester.runpytest_inprocess(str(ROOT / "tests"), *args[4:], *options)
     out = "\n".join(result.outlines + result.errlines)
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before, "the check changed the project"
+    assert sorted(p.name for p in ROOT.iterdir()) == root_before, "the check wrote into the repository"
     return result.ret, out
 
 
+def section(out, step):
+    """The report's lines for one step, from its ✓/✗ line to the next step's."""
+    report = out.split("\n")
+    start = next(i for i, line in enumerate(report) if re.match(r"[✓✗] 步骤 / Step %s " % step, line))
+    end = next((i for i in range(start + 1, len(report)) if re.match(r"[✓✗] |结果|全部通过", report[i])), None)
+    return report[start:end]
+
+
+# ---------------------------------------------------------------- the articles' code as typed
+
+def test_articles_step_05_as_typed_names_each_forced_break_once(pytester):
+    code, out = run_check(pytester, as_typed("05", pytester.path / "my-blog"), "05")
+    assert code == 1
+    assert len(out.splitlines()) <= 150, out
+    step00, step04, step05 = section(out, "00"), section(out, "04"), section(out, "05")
+    # the app name: cause, fix, file and line, README link; every test it breaks counted
+    assert re.fullmatch(r"  ✗ core/app\.py:\d+  app = Sanic\(__name__\)  →  app = Sanic\('webapp'\)", step00[1])
+    assert "chapters/00-starting-point/README.md#应用名--the-app-name" in step00[4]
+    assert re.search(r"and \d\d+ more tests fail for the same reason", "\n".join(step00))
+    # the cookies: found in the code though no test can reach them yet, in the step that holds them
+    assert re.fullmatch(r"  ✗ api/be\.py:\d+, \d+  res\.cookies\['session'\] = token  →  "
+                        r"res\.add_cookie\('session', token, httponly=True, secure=False, samesite=None\)", step04[1])
+    assert any(re.fullmatch(r"  ✗ api/be\.py:\d+, \d+  del res\.cookies\['session'\]  →  "
+                            r"res\.cookies\.delete_cookie\('session', secure=False\)", line) for line in step04)
+    assert re.fullmatch(r"  ✗ api/be\.py:\d+  del res\.cookies\['session'\]  →  "
+                        r"res\.cookies\.delete_cookie\('session', secure=False\)", step05[1])
+    assert "chapters/04-login/README.md#删除-cookie--deleting-the-cookie" in "\n".join(step05)
+    assert out.count("\n  ✗ ") == 4, "one line per cause and step"
+    assert out.count("\n✗ 步骤") == 3
+    assert "Traceback" not in out and "HTTP 500" not in out
+
+
+@pytest.mark.parametrize("step", ["01", "02", "03", "04"])
+def test_articles_code_as_typed_fails_only_on_the_forced_breaks(pytester, step):
+    code, out = run_check(pytester, as_typed(step, pytester.path / "my-blog"), step)
+    assert code == 1
+    problems = [line for line in out.splitlines() if line.startswith("  ✗ ")]
+    assert problems and all(re.search(r"  →  (app = Sanic|res\.)", line) for line in problems), out
+    assert "Sanic('webapp')" in problems[0]
+
+
+def test_articles_step_00_as_typed_fits_in_60_lines(pytester):
+    code, out = run_check(pytester, as_typed("00", pytester.path / "my-blog"), "00")
+    assert code == 1 and len(out.splitlines()) <= 60, out
+    problems = [line for line in out.splitlines() if line.startswith("  ✗ ")]
+    assert len(problems) == 1 and "  →  app = Sanic('webapp')" in problems[0], out
+    assert "说明：文章的 ok / fail 把中文输出成" in out
+
+
+@pytest.mark.parametrize("step", ["00", "01", "02", "03", "04", "05"])
+def test_articles_code_with_only_the_forced_fixes_passes(pytester, step):
+    code, out = run_check(pytester, as_typed(step, pytester.path / "my-blog", forced_fixes=True), step)
+    assert code == 0, out
+    assert "All passed: up to step %s" % step in out
+    # the repository's own rules are notes, not failures
+    assert "Note: The article's ok / fail send Chinese as \\uXXXX escapes" in out
+    assert "✗" not in out
+
+
+TRIED = {  # what each try's report says, step by step: a line that must start one of its problems
+    "delete-cookie-with-secure-and-cookie-by-index": {
+        "04": r"api/be\.py:\d+, \d+  res\.delete_cookie\('session', secure=False\)  →  "
+              r"res\.cookies\.delete_cookie\('session', secure=False\)",
+        "05": r"api/be\.py:\d+  token = request\.cookies\['session'\]  →  token = request\.cookies\.get\('session'\)"},
+    "delete-cookie-and-add-cookie-defaults": {
+        "04": r"api/be\.py:\d+  res\.add_cookie\('session', token, httponly=True\)  →  "
+              r"res\.add_cookie\('session', token, httponly=True, secure=False, samesite=None\)",
+        "04 ": r"api/be\.py:\d+  res\.delete_cookie\('session'\)  →  res\.cookies\.delete_cookie\('session', secure=False\)",
+        "05": r"api/be\.py:\d+  res\.delete_cookie\('session'\)  →  res\.cookies\.delete_cookie\('session', secure=False\)"},
+}
+
+
+@pytest.mark.parametrize("tried", TRIES)
+def test_what_a_learner_tries_next_is_diagnosed_too(pytester, tried):
+    folder = as_typed("05", pytester.path / "my-blog", forced_fixes=True, shell=False)
+    assert edit(folder, TRIES[tried]) == 2
+    code, out = run_check(pytester, folder, "05")
+    assert code == 1 and len(out.splitlines()) <= 60, out
+    for step, expected in TRIED[tried].items():
+        problems = [line for line in section(out, step.strip()) if line.startswith("  ✗ ")]
+        assert any(re.match("  ✗ " + expected, line) for line in problems), "\n".join(section(out, step.strip()))
+    assert re.search(r"说明 / Why: chapters/0[45]-\w+/README\.md#", out)
+
+
+def test_verbose_adds_every_test_and_the_tracebacks(pytester):
+    """(The default output, without -v, is checked to be short by the tests above.)"""
+    code, out = run_check(pytester, with_slip("missing-import", pytester.path / "my-blog"), "01", "-v")
+    assert code == 1
+    assert "core/tool.py:" in out and "NameError: name 'hashlib' is not defined" in out
+    assert "      tests/test_tool.py::test_get_md5_of_text_is_md5_of_its_utf8" in out  # every test of a cause
+    assert "Traceback" in out or "def getMd5" in out  # pytest's own report of each failure
+    assert len(out.splitlines()) > 100
+
+
+# ---------------------------------------------------------------- a learner's slips
+
+FIRST_LINE = {
+    "typo-in-a-message": r"api/be\.py:\d+  '退出成攻'  →  '退出成功'",
+    "expiry-360": r"core/session\.py:\d+  checkToken returned 2 for a token stored 3,600 seconds ago; the article "
+                  r"treats only more than 3,600 seconds as expired",
+    "clear-token-keeps-the-file": r"core/session\.py:\d+  clearToken left temp/manage_21232f297a57a5a743894a0e4a801fc3"
+                                  r" in place; it should delete it",
+    "checks-swapped": r"core/session\.py:\d+  a wrong token that is also expired should be 1 \(wrong token\), got 2: "
+                      r"the token comparison comes before the expiry check",
+    "files-in-the-current-folder": r"core/session\.py:\d+  会话文件写进了当前目录（manage_21232f297a57a5a743894a0e4a801fc3）"
+                                   r"，应该写到 TEMPPATH 里",
+    "missing-import": r"core/tool\.py:\d+  在 core/tool\.py 开头加上 / add at the top of core/tool\.py:  import hashlib",
+}
+
+
+@pytest.mark.parametrize("slip", SLIPS)
+def test_a_slip_is_named_in_the_first_line_of_its_step(pytester, slip):
+    step = "%02d" % SLIPS[slip][0]
+    code, out = run_check(pytester, with_slip(slip, pytester.path / "my-blog"), step)
+    assert code == 1
+    lines = section(out, step)
+    assert lines[0].startswith("✗"), out
+    assert re.match("  ✗ " + FIRST_LINE[slip], lines[1]), "\n".join(lines)
+    # only that step is marked, and the report is short
+    assert out.count("✗ 步骤") == 1 and len(out.splitlines()) <= 40, out
+
+
+def test_a_syntax_error_is_reported_once_and_stops_the_check(pytester):
+    folder = as_typed("03", pytester.path / "my-blog", forced_fixes=True)
+    path = folder / "core" / "session.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("def clearToken(tokenStr):", "def clearToken(tokenStr)"),
+                    encoding="utf-8")
+    code, out = run_check(pytester, folder, "03")
+    assert code == 1
+    assert re.search(r"✗ core/session\.py:\d+  SyntaxError: expected ':'\n    def clearToken\(tokenStr\)\n +\^", out)
+    assert out.count("SyntaxError") == 1 and "步骤 / Step" not in out and "ModuleNotFoundError" not in out
+    assert "the check stops here" in out and len(out.splitlines()) <= 12, out
+
+
+def test_an_import_error_names_the_line_and_what_was_meant(pytester):
+    folder = as_typed("04", pytester.path / "my-blog", forced_fixes=True)
+    path = folder / "api" / "be.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("from core.session", "from core.sesion"), encoding="utf-8")
+    code, out = run_check(pytester, folder, "04")
+    assert code == 1
+    assert re.search(r"✗ api/be\.py:\d+  ModuleNotFoundError: No module named 'core\.sesion'", out)
+    assert "是不是 / did you mean  core.session ?" in out and "步骤 / Step" not in out
+
+
+# ---------------------------------------------------------------- the repository's own chapters
+
 def test_a_copy_of_chapter_02_passes_the_step_02_check(pytester):
-    code, out = run_check(pytester, "02", "02")
+    code, out = run_check(pytester, copy_of("02", pytester.path / "my-blog"), "02")
     assert code == 0, out
     assert "All passed: up to step 02" in out
 
 
 def test_a_copy_of_chapter_02_fails_the_step_03_check_naming_clear_token(pytester):
-    code, out = run_check(pytester, "02", "03")
+    code, out = run_check(pytester, copy_of("02", pytester.path / "my-blog"), "03")
     assert code == 1, out
-    report = out.split("Check of", 1)[1]
-    assert "✗ 步骤 / Step 03" in report and "✓ 步骤 / Step 02" in report
-    assert "core/session.py has no clearToken, which step 03 adds" in report
-
-
-def test_broken_expiry_is_reported_as_expiry(pytester):
-    code, out = run_check(pytester, "03", "03", break_expiry)
-    assert code == 1, out
-    report = out.split("Check of", 1)[1]
-    assert ("checkToken returned 0 for a token stored 3,601 seconds ago; the article treats "
-            "more than 3,600 seconds as expired, code 2") in report
-    assert "✗ 步骤 / Step 02" in report  # checkToken is step 02's behaviour
+    assert section(out, "02")[0].startswith("✓") and section(out, "03")[0].startswith("✗")
+    assert section(out, "03")[1].startswith("  ✗ core/session.py has no clearToken, which step 03 adds")
 
 
 def test_missing_file_is_named(pytester):
-    code, out = run_check(pytester, "01", "01", remove_session_module)
+    folder = copy_of("01", pytester.path / "my-blog")
+    (folder / "core" / "session.py").unlink()
+    code, out = run_check(pytester, folder, "01")
     assert code == 1, out
-    assert "core/session.py: file core/session.py is missing (step 01 needs it)" in out
+    assert "core/session.py has no makeToken, which step 01 adds" in out or \
+        "core/session.py: file core/session.py is missing (step 01 needs it)" in out
+
+
+def test_step_06_says_first_that_it_is_beyond_the_articles(pytester):
+    code, out = run_check(pytester, copy_of("06", pytester.path / "my-blog"), "06")
+    assert code == 0, out
+    assert out.splitlines()[0] == "第 06 步是本仓库自己加的，超出了文章（文章写到第 05 步为止）。"
+
+
+def copy_of(slug, dest):
+    return shutil.copytree(by_key(slug).path, dest, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+# ---------------------------------------------------------------- the causes and their README sections
+
+@pytest.mark.parametrize("cause", diagnose.CAUSES, ids=lambda c: c.key)
+def test_each_cause_links_a_readme_section_that_gives_its_fix(cause):
+    path, _, anchor = cause.readme.partition("#")
+    text = (ROOT / path).read_text(encoding="utf-8")
+    headings = re.findall(r"^(#+) (.+)$", text, re.M)
+    assert anchor in [diagnose.readme_anchor(h) for _, h in headings], "%s has no heading for #%s" % (path, anchor)
+    body = re.split(r"\n##+ ", text.split("### " + cause.heading, 1)[1])[0]
+    assert cause.fix in body, "%s, section %s, should show the fix %s" % (path, cause.heading, cause.fix)
+
+
+# ---------------------------------------------------------------- the example in the top README
+
+EXAMPLE = re.compile(r"<!-- check-example: [^>]*-->\n```text\n(.*?)\n```", re.S)
+COUNTS = (
+    (re.compile(r"还有 \d+ 个测试因同一原因失败 / and \d+ more tests? fails? for the same reason"),
+     "还有 <n> 个测试因同一原因失败 / and <n> more tests fail for the same reason"),
+    (re.compile(r"\d+ 个测试里 \d+ 个通过"), "<n> 个测试里 <n> 个通过"),
+    (re.compile(r"\d+ of \d+ tests passed"), "<n> of <n> tests passed"),
+)
+
+
+def as_shown(out, folder):
+    """The report as the README shows it: the project as ~/my-blog, test counts as <n>."""
+    out = out.replace(str(folder), "~/my-blog")
+    for pattern, replacement in COUNTS:
+        out = pattern.sub(replacement, out)
+    return out.strip("\n")
+
+
+def test_top_readme_shows_a_real_report(pytester):
+    """The article's step 04 as typed, with the app name fixed: the cookie
+    breaks, counted, in step 04 (not in step 00, whose login they are in)."""
+    shown = EXAMPLE.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    folder = as_typed("04", pytester.path / "my-blog")
+    path = folder / "core" / "app.py"
+    path.write_text(path.read_text(encoding="utf-8").replace("Sanic(__name__)", "Sanic('webapp')"), encoding="utf-8")
+    code, out = run_check(pytester, folder, "04")
+    assert code == 1
+    assert section(out, "00")[0].startswith("✓"), "the login's cookie lines belong to step 04, not 00"
+    step04 = "\n".join(section(out, "04"))
+    assert re.search(r"res\.cookies\['session'\] = token  →  res\.add_cookie", step04)
+    assert re.search(r"and \d+ more tests fail for the same reason", step04)
+    # each problem names its case: the request that showed it, as a curl line to paste
+    assert "例子 / Case: curl -s -i http://127.0.0.1:8000/api/v1/be/login -X POST -d " in step04
+    assert as_shown(out, folder) == shown, "README.md should show this report:\n" + as_shown(out, folder)
+
+
+def test_a_changed_line_of_the_readme_report_is_caught():
+    shown = EXAMPLE.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    assert "res.cookies.delete_cookie('session', secure=False)" in shown
+    assert as_shown(shown.replace("delete_cookie('session', secure=False)", "delete_cookie('session')"),
+                    ROOT) != shown
