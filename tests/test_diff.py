@@ -1,6 +1,9 @@
 """`python -m tutorial.diff`: what an instructor projects between two chapters."""
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +53,25 @@ def test_html_page_is_side_by_side(tmp_path):
     assert '<meta charset="utf-8">' in html and "<h2>api/be.py</h2>" in html
     assert html.count('<table class="diff"') == 1  # only be.py with --code
     assert "chapters/03-clear-update-token/api/be.py" in html and "chapters/04-login/api/be.py" in html
+    # the chapter titles, the article's section and a legend at the top
+    assert "03-clear-update-token" in html and "登录接口发放 token 与 cookie" in html
+    assert 'href="https://github.com/fengcms/articles/blob/master/webAppDesign/1.10.md#更新登录接口"' in html
+    assert "删掉的行 / removed" in html and "新加的行 / added" in html
+
+
+def test_html_page_shows_code_before_the_readme(tmp_path):
+    page = tmp_path / "05-06.html"
+    run("05", "06", "--html", str(page))
+    files = re.findall(r"<h2>(.*?)</h2>", page.read_text(encoding="utf-8"))
+    assert files[-1] == "README.md" and len(files) > 2
+
+
+def test_html_page_goes_to_a_temporary_folder_by_default(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "tutorial.diff", "03", "04", "--html"], cwd=ROOT,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)), capture_output=True, text=True, timeout=60)
+    page = Path(out.stdout.strip())
+    assert page.exists() and tmp_path in page.parents, out
+    assert page.name == "03-04.html"
 
 
 def test_every_neighbouring_diff_is_the_articles_step():
@@ -62,15 +84,15 @@ def test_every_neighbouring_diff_is_the_articles_step():
 
 
 def test_readme_diff_commands_run(tmp_path):
-    import re
     import shlex
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = re.findall(r"^\.venv/bin/python -m tutorial\.diff .*$", readme, re.M)
     assert len(lines) == 2
     for line in lines:
-        args = shlex.split(line)[3:]
-        if "--html" in args:
-            args[args.index("--html") + 1] = str(tmp_path / "page.html")
-        assert run(*args)
-    assert (tmp_path / "page.html").exists()
+        args = [a for a in shlex.split(line)[1:] if a != "--open"]  # (no browser to open in a test)
+        done = subprocess.run([sys.executable] + args, cwd=ROOT, capture_output=True, text=True,
+                              encoding="utf-8", env=dict(os.environ, TMPDIR=str(tmp_path)), timeout=60)
+        assert done.returncode == 0 and done.stdout, done.stderr
+    pages = list(tmp_path.rglob("*.html"))
+    assert len(pages) == 1, "the --html example writes its page to a temporary folder, not the repository"

@@ -1,7 +1,8 @@
 """What changed between two chapters, for projecting in class.
 
     python -m tutorial.diff 03 04                  # unified diff in the terminal
-    python -m tutorial.diff 03 04 --html 03-04.html   # side-by-side page to open in a browser
+    python -m tutorial.diff 03 04 --html           # side-by-side page, written to a temporary folder
+    python -m tutorial.diff 03 04 --html page.html # ... or to the file you name
     python -m tutorial.diff 05 final --stat        # only the list of changed files
     python -m tutorial.diff 03 04 --code           # without the chapter README
 
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import html
 import sys
+import tempfile
+import webbrowser
 from pathlib import Path
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tutorial import diffpage  # noqa: E402
 from tutorial.chapters import FINAL_DIR, ROOT, by_key  # noqa: E402
 
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
@@ -65,30 +68,28 @@ def unified(a: Path, b: Path, readme: bool = True) -> str:
     return "".join(out)
 
 
-def side_by_side(a: Path, b: Path, readme: bool = True) -> str:
+def side_by_side(a: Path, b: Path, readme: bool = True, keys=None) -> str:
+    """The page to project (tutorial/diffpage.py); `keys` name the chapters as typed."""
     ra, rb = a.relative_to(ROOT).as_posix(), b.relative_to(ROOT).as_posix()
-    maker = difflib.HtmlDiff(tabsize=4, wrapcolumn=90)
-    parts = []
-    for path, old, new in changes(a, b, readme):
-        parts.append("<h2>%s</h2>" % html.escape(path))
-        parts.append(maker.make_table((old or "").splitlines(), (new or "").splitlines(),
-                                      "%s/%s" % (ra, path) if old is not None else "(new file)",
-                                      "%s/%s" % (rb, path) if new is not None else "(deleted)",
-                                      context=True, numlines=3))
-    title = "%s → %s" % (ra, rb)
-    # HtmlDiff's own page skeleton has its styles; reuse them around our tables.
-    page = maker.make_file([], [], "", "")
-    head = page.split("<body>")[0]
-    head = head.replace("<title></title>", "<title>%s</title>" % html.escape(title))
-    head = head.replace("<head>", '<head>\n    <meta charset="utf-8">', 1)
-    return "%s<body>\n<h1>%s</h1>\n%s\n</body>\n</html>\n" % (head, html.escape(title), "\n".join(parts))
+    keys = keys or (a.name if a != FINAL_DIR else "final", b.name if b != FINAL_DIR else "final")
+    return diffpage.page(keys[0], keys[1], changes(a, b, readme), (ra, rb))
+
+
+def page_path(named: str, before: str, after: str) -> Path:
+    """Where --html writes: the file named, or a new temporary folder (never the repository)."""
+    if named:
+        return Path(named)
+    name = "%s-%s.html" % (before.strip("/\\").split("/")[-1][:2], after.strip("/\\").split("/")[-1][:5])
+    return Path(tempfile.mkdtemp(prefix="tutorial-diff-")) / name
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before", help="chapter: 00..06, folder name, or final")
     parser.add_argument("after", help="chapter: 00..06, folder name, or final")
-    parser.add_argument("--html", metavar="FILE", help="write a side-by-side page to FILE")
+    parser.add_argument("--html", metavar="FILE", nargs="?", const="",
+                        help="write a side-by-side page to FILE (default: a new temporary folder)")
+    parser.add_argument("--open", action="store_true", help="with --html: open the page in a browser")
     parser.add_argument("--stat", action="store_true", help="only list the changed files")
     parser.add_argument("--code", action="store_true", help="leave the chapter README out")
     args = parser.parse_args(argv)
@@ -99,9 +100,12 @@ def main(argv=None) -> int:
     if args.stat:
         for path, old, new in changes(a, b, not args.code):
             print(("A " if old is None else "D " if new is None else "M ") + path)
-    elif args.html:
-        Path(args.html).write_text(side_by_side(a, b, not args.code), encoding="utf-8")
-        print("wrote", args.html)
+    elif args.html is not None:
+        path = page_path(args.html, args.before, args.after)
+        path.write_text(side_by_side(a, b, not args.code, (args.before, args.after)), encoding="utf-8")
+        print(path)
+        if args.open:
+            webbrowser.open(path.resolve().as_uri())
     else:
         sys.stdout.reconfigure(encoding="utf-8")
         sys.stdout.write(unified(a, b, not args.code))

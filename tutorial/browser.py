@@ -1,0 +1,74 @@
+"""A real, headless Chromium for the tests: what a page looks like, what a browser does.
+
+    with chromium(width=1366) as browser:
+        browser.get("file:///tmp/page.html")
+        browser.execute_script("return document.documentElement.scrollWidth")
+
+It drives the system's Chromium through its ChromeDriver (Debian/Ubuntu:
+`sudo apt install chromium chromium-driver`), with Selenium; nothing is
+downloaded at run time. `missing()` says, in one sentence, what to install
+when they are not there.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+
+# Where Debian/Ubuntu's packages put them; CHROMIUM and CHROMEDRIVER point elsewhere.
+CANDIDATES = {
+    "CHROMIUM": ("chromium", "chromium-browser", "google-chrome"),
+    "CHROMEDRIVER": ("chromedriver",),
+}
+
+# As the machine's own probe starts it: no sandbox as root, and no network of its
+# own (updates, sync, QUIC), which a closed network would refuse again and again.
+FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1")
+
+
+def _find(name: str):
+    return os.environ.get(name) or next(filter(None, map(shutil.which, CANDIDATES[name])), None)
+
+
+def missing() -> str:
+    """'' when Chromium, its driver and Selenium are there; otherwise what to install."""
+    lacking = [n.lower() for n in CANDIDATES if not _find(n)]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        lacking.append("selenium")
+    if not lacking:
+        return ""
+    return ("needs %s: on Debian/Ubuntu `sudo apt install chromium chromium-driver`, and "
+            "`python -m pip install -r requirements.txt` for selenium (or set CHROMIUM and CHROMEDRIVER "
+            "to where they are)" % " and ".join(lacking))
+
+
+@contextmanager
+def chromium(width: int = 1366, height: int = 900):
+    """A headless Chromium window of this size, as a Selenium driver; closed afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = _find("CHROMIUM")
+    for flag in FLAGS + ("--window-size=%d,%d" % (width, height), "--user-data-dir=" + profile):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(_find("CHROMEDRIVER")), options=options)
+    try:
+        resize(driver, width, height)
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def resize(driver, width: int, height: int) -> None:
+    """Make the page's own viewport exactly width x height (a window is a little larger)."""
+    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    outer = driver.get_window_size()
+    driver.set_window_size(outer["width"] + width - inner[0], outer["height"] + height - inner[1])
