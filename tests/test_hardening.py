@@ -318,6 +318,9 @@ def test_deleting_cookie_has_the_same_attributes(chapter, client):
     assert cookie == {"session": '""', "path": "/", "max-age": "0", "samesite": "Lax", "httponly": True}
 
 
+TOO_LARGE = (413, 413, "请求太大")
+
+
 @pytest.mark.repository_only
 def test_secure_setting_and_size_limits_on_a_real_server(chapter, tmp_path):
     """COOKIE_SECURE=1 adds Secure when setting and deleting the cookie; a body
@@ -335,8 +338,8 @@ def test_secure_setting_and_size_limits_on_a_real_server(chapter, tmp_path):
         big_cookie = httpx.get(server.url("logout"), headers={"Cookie": "session=" + "a" * 20000})
     for res in (login, logout):
         assert cookie_attributes(set_cookies(res)[0]).get("secure") is True
-    assert envelope(big_body) == (413, 413, "请求太大")
-    assert envelope(big_cookie) == (413, 413, "请求太大")
+    assert envelope(big_body) == TOO_LARGE
+    assert envelope(big_cookie) == TOO_LARGE
 
 
 @pytest.mark.parametrize("method, path, status, message", [
@@ -647,3 +650,65 @@ def test_same_site_and_plain_logout_still_work(chapter, client, admin_file, head
     token = envelope(client.login())[2]
     assert envelope(client.get("logout", cookie=token, headers=headers)) == (200, 0, "退出成功")
     assert not admin_file.exists()
+
+
+# ---------------------------------------------------------------- the README's table of answers
+
+@pytest.mark.repository_only
+def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config, admin_file):
+    """Every row of the chapter README's "The API" table, produced for real."""
+    import json
+
+    from tutorial.lab import CROSS_SITE_LINK
+    from tutorial.transcript import mask
+
+    text = (chapter.path / "README.md").read_text(encoding="utf-8")
+    section = text.split("## 接口 / The API\n")[1].split("\n## ")[0]
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in section.splitlines()
+            if line.startswith("| `") or line.startswith("| 任何")]
+
+    def throttled():
+        for _ in range(config.LOGIN_FREE_FAILURES):
+            client.login("admin", "wrong")
+        return client.login("admin", "wrong")
+
+    def logout_with(headers=None):
+        return client.get("logout", cookie=envelope(client.login())[2], headers=headers)
+
+    def broken():
+        admin_file.unlink(missing_ok=True)
+        admin_file.mkdir()
+        try:
+            return client.login()
+        finally:
+            admin_file.rmdir()
+
+    scenarios = {
+        "bad parameters": lambda: client.post("login", content=b"{}"),
+        "wrong account or password": lambda: client.login("admin", "wrong"),
+        "too many failures, must wait": throttled,
+        "right": client.login,
+        "a valid session": logout_with,
+        "none, wrong or expired": lambda: client.get("logout"),
+        "started by another site": lambda: logout_with(CROSS_SITE_LINK),
+        "unknown path": lambda: client.get("/api/v1/be/nothing-here"),
+        "wrong method": lambda: client.request("DELETE", "login"),
+        "request too large": None,  # Sanic's own server enforces it, not ASGI: see the real-server test
+        "the server failed": broken,
+    }
+    assert [row[1].split(" / ")[1] for row in rows] == list(scenarios)
+    for request, when, http, body in rows:
+        shown = json.loads(body.strip("`").replace("\\|", "|"))
+        if scenarios[when.split(" / ")[1]] is None:
+            assert (int(http), shown["status"], shown["data"]) == TOO_LARGE
+            continue
+        clock.advance(config.LOGIN_FORGET + 1)  # each row starts with no login counted
+        res = scenarios[when.split(" / ")[1]]()
+        assert res.request.method + " " + res.request.url.path == request.strip("`") or request == "任何 / any", when
+        assert res.status_code == int(http.split(",")[0]), when
+        assert ("Retry-After" in http) == ("retry-after" in res.headers), when
+        assert ("Set-Cookie: session=..." in http) == any(
+            c.startswith("session=") and not c.startswith('session="";') for c in set_cookies(res)), when
+        if "cookie kept" in http:
+            assert set_cookies(res) == [], when
+        assert {"data": mask(res.json()["data"]), "status": res.json()["status"]} == shown, when

@@ -223,6 +223,27 @@ def hash_env(iterations: int, password: str = "123456") -> dict:
     return {"MANAGER_PASSWORD_HASH": "pbkdf2_sha256$%d$%s$%s" % (iterations, salt.hex(), digest.hex())}
 
 
+def start_servers(servers, timeout: float = 60) -> None:
+    """Launch every server at once, then wait for each. ChapterServer picks a
+    port that is free when it is made, and another program (or an outgoing
+    connection given that port by the system) can take it before the server
+    binds it; such a server is started again on another free port."""
+    from tutorial.server import free_port
+
+    for server in servers:
+        server.launch()
+    for server in servers:
+        for attempt in range(3):
+            try:
+                server.wait_ready(timeout)
+                break
+            except RuntimeError as err:
+                if "Address already in use" not in str(err) or attempt == 2:
+                    raise
+                server.port = free_port()
+                server.launch()
+
+
 def before_fix_server(variant: str, folder, **kwargs):
     """A ChapterServer running `folder` (chapter 06 or final/) through
     tutorial/before_fix.py with one fix taken back (see VARIANTS there)."""
