@@ -133,8 +133,10 @@ def plot(result: dict, path: Path) -> None:
     if pressure:
         _plot_pressure(axes[2], result, pressure)
     m = result["machine"]
-    fig.suptitle("%s · %s, %s cores · %s, %d connections, %s worker(s)" % (
-        result["date"], m["cpu"], m["cores"], result["generator"], result["connections"], result["workers"]), fontsize=9)
+    load = m.get("load")
+    fig.suptitle("%s · %s, %s cores%s · %s, %d connections, %s worker(s)" % (
+        result["date"], m["cpu"], m["cores"], " (shared: load average %.1f → %.1f)" % tuple(load) if load else "",
+        result["generator"], result["connections"], result["workers"]), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
