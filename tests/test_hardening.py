@@ -187,7 +187,7 @@ def test_sweep_leaves_every_file_it_cannot_prove_is_its_own(chapter, session, se
 def test_sweep_never_deletes_a_session_written_meanwhile(chapter, session, session_dir, clock, nth):
     """The admin's session has expired; another worker logs admin in again just
     before the sweep's nth file operation on it. The new session survives."""
-    from tutorial.lab import LoginAt
+    from tutorial.second_pass import LoginAt
 
     (session_dir / ADMIN_FILE).write_text("%s,%d" % (TOKEN, clock.now - 4000))
     with LoginAt(session, nth) as other:
@@ -616,7 +616,7 @@ def test_clear_token_keeps_a_newer_session(chapter, session, clock):
 
 @pytest.mark.parametrize("nth", [1, 2, 3])
 def test_logout_never_deletes_a_login_made_at_any_step_of_it(chapter, session, session_dir, clock, nth):
-    from tutorial.lab import logout_meets_a_login
+    from tutorial.second_pass import logout_meets_a_login
 
     outcome = logout_meets_a_login(session, nth)
     assert outcome["login_ran"], outcome
@@ -659,7 +659,7 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
     """Every row of the chapter README's "The API" table, produced for real."""
     import json
 
-    from tutorial.lab import CROSS_SITE_LINK
+    from tutorial.second_pass import CROSS_SITE_LINK
     from tutorial.transcript import mask
 
     text = (chapter.path / "README.md").read_text(encoding="utf-8")

@@ -167,7 +167,7 @@ def test_logout_and_another_workers_login(chapter, session, session_dir, clock, 
     """Worker A's logout has checked admin's session and now clears it; worker B
     logs admin in again just before A's nth file operation. On 05 (one file
     operation: the delete) B's brand-new session is deleted; on 06 it never is."""
-    from tutorial.lab import logout_meets_a_login
+    from tutorial.second_pass import logout_meets_a_login
 
     works = attack_works_on(chapter)
     outcome = logout_meets_a_login(session, nth)
@@ -184,7 +184,7 @@ def test_a_link_on_another_site_logs_the_user_out(chapter, client, admin_file):
     and the user clicks it (the browser sends the cookie: SameSite=Lax allows a
     top-level navigation). 05 logs them out; 06 refuses and changes nothing."""
     from support import set_cookies
-    from tutorial.lab import CROSS_SITE_LINK
+    from tutorial.second_pass import CROSS_SITE_LINK
 
     works = attack_works_on(chapter)
     token = envelope(client.login())[2]
@@ -218,7 +218,7 @@ def test_a_500_leaves_one_log_line_only_after_the_fix(executed_notebooks):
 
 def test_planted_files_survive_the_sweep_only_after_the_fix(executed_notebooks):
     table = lab_table(executed_notebooks, "## 7.")
-    from tutorial.lab import PLANTED
+    from tutorial.second_pass import PLANTED
 
     assert [name for name in table if not name.startswith("(")] == list(PLANTED)
     for name, (before, after) in table.items():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids, probe
 from tutorial.chapters import FINAL_DIR, by_key
-from tutorial.lab import before_fix_server, hash_env, start_servers
+from tutorial.second_pass import before_fix_server, hash_env, start_servers
 from tutorial.server import ChapterServer
 
 BENCH_SERVER = Path(__file__).resolve().parent / "bench_server.py"
