@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from support import cookie_attributes, envelope, set_cookies
+from test_login import assert_cookie_deleted
 from tutorial.lab import FileAccess
 
 pytestmark = pytest.mark.since(6)
@@ -130,34 +131,116 @@ def test_session_files_are_private(chapter, session, session_dir, clock):
 
 # ---------------------------------------------------------------- the sweep
 
-def test_sweep_removes_expired_sessions_and_leftovers(chapter, session, session_dir, clock):
+def _planted(path, content, age, now):
+    """A file with `content`, last modified `age` seconds before `now`."""
+    path.write_text(content)
+    os.utime(path, (now - age, now - age))
+    return path
+
+
+def test_sweep_removes_what_it_can_prove_is_its_own(chapter, session, session_dir, clock):
     fresh = session.makeToken("admin", "manage")
-    (session_dir / ("manage_" + "1" * 32)).write_text("%s,%d" % (TOKEN, clock.now - 3601))
-    (session_dir / ("manage_" + "2" * 32)).write_text("garbage")
-    os.utime(session_dir / ("manage_" + "2" * 32), (clock.now - 4000, clock.now - 4000))
-    (session_dir / ".tmp-abandoned").write_text("half")
-    os.utime(session_dir / ".tmp-abandoned", (clock.now - 4000, clock.now - 4000))
-    (session_dir / ".gitignore").write_text("*\n")
-    assert session.sweepTokens(force=True) == 3
-    assert sorted(p.name for p in session_dir.iterdir()) == [".gitignore", ADMIN_FILE]
-    assert session.checkToken(fresh) == 0
+    expired = session_dir / ("manage_" + "1" * 32)
+    expired.write_text("%s,%d" % (TOKEN, clock.now - 3601))
+    leftover = _planted(session_dir / ".tmp-abc_1234", "half", 4000, clock.now)
+    young_leftover = _planted(session_dir / ".tmp-abcd5678", "half", 100, clock.now)
+    old_counter = session_dir / ("login_address_" + "2" * 32)
+    old_counter.write_bytes(b"%010d,%010d" % (7, clock.now - 901))
+    fresh_counter = session_dir / ("login_account_" + "3" * 32)
+    fresh_counter.write_bytes(b"%010d,%010d" % (7, clock.now - 100))
+    assert session.sweepTokens() == 3
+    assert not expired.exists() and not leftover.exists() and not old_counter.exists()
+    assert fresh_counter.exists() and young_leftover.exists() and session.checkToken(fresh) == 0
 
 
-def test_sweep_runs_at_most_every_sweep_every_seconds(chapter, session, session_dir, clock, config):
-    session.sweepTokens(force=True)
-    (session_dir / ("manage_" + "1" * 32)).write_text("%s,%d" % (TOKEN, clock.now - 3601))
-    clock.advance(config.SWEEP_EVERY - 1)
+# Files the sweep cannot prove are its own: it must leave every one of them,
+# however old (the first five were deleted by chapter 06 before its second pass).
+NOT_OURS = {
+    "notes.txt": "my notes", "backup.db": "x" * 100, ".hidden_old": "", ".gitignore": "*\n",
+    "manage_" + "4" * 32: "garbage",                       # a session's name, not a session's content
+    "manage_" + "5" * 32 + ".bak": "%s,1000" % TOKEN,        # a session's content, not a session's name
+    "staff_" + "6" * 32: "%s,1000" % TOKEN,                  # a group this app does not have
+    "manage_" + "7" * 31: "%s,1000" % TOKEN,                 # 31 hex digits
+    ".tmp-abandoned": "half",                                # not a name tempfile makes
+    "login_account_" + "8" * 32: "0000000007,1000",          # a counter's name, not a counter's content
+    "login_user_" + "9" * 32: "0000000007,0000001000",      # not a counter this app keeps
+}
+
+
+def test_sweep_leaves_every_file_it_cannot_prove_is_its_own(chapter, session, session_dir, clock):
+    for name, content in NOT_OURS.items():
+        _planted(session_dir / name, content, 100000, clock.now)
+    (session_dir / ("manage_" + "a" * 32)).mkdir()
+    outside = session_dir.parent / "elsewhere"
+    outside.write_text("%s,1000" % TOKEN)
+    try:
+        (session_dir / ("manage_" + "b" * 32)).symlink_to(outside)
+    except OSError:
+        pass  # no symbolic links here
+    before = sorted(p.name for p in session_dir.iterdir())
     assert session.sweepTokens() == 0
-    clock.advance(1)
-    assert session.sweepTokens() == 1
+    assert sorted(p.name for p in session_dir.iterdir()) == before
+    assert outside.read_text() == "%s,1000" % TOKEN
 
 
-def test_login_sweeps(chapter, client, session, session_dir, monkeypatch):
-    monkeypatch.setattr(session, "_lastSweep", 0)
+@pytest.mark.parametrize("nth", [1, 2, 3, 4])
+def test_sweep_never_deletes_a_session_written_meanwhile(chapter, session, session_dir, clock, nth):
+    """The admin's session has expired; another worker logs admin in again just
+    before the sweep's nth file operation on it. The new session survives."""
+    from tutorial.second_pass import LoginAt
+
+    (session_dir / ADMIN_FILE).write_text("%s,%d" % (TOKEN, clock.now - 4000))
+    with LoginAt(session, nth) as other:
+        session.sweepTokens()
+    assert other.token is not None, "the sweep made fewer than %d file operations: %s" % (nth, other.operations)
+    assert session.checkToken(other.token) == 0
+    assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE]
+
+
+def test_logins_do_not_sweep(chapter, client, session_dir):
+    """The sweep never runs inside a request: an expired session stays after logins."""
     old = session_dir / ("manage_" + "1" * 32)
     old.write_text("%s,%d" % (TOKEN, 1000))
-    assert envelope(client.login())[1] == 0
-    assert not old.exists()
+    for _ in range(3):
+        assert envelope(client.login())[1] == 0
+    assert old.exists()
+
+
+def test_the_sweeper_runs_in_a_thread_every_sweep_every_seconds(chapter, monkeypatch):
+    """sweepForever waits SWEEP_EVERY seconds, then sweeps in another thread
+    than the event loop's, again and again."""
+    import asyncio
+    import threading
+
+    from conftest import loaded
+
+    be = loaded(chapter).module("api.be")
+    waits, threads = [], []
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds):
+        waits.append(seconds)
+        await real_sleep(0)
+
+    def sweep():
+        threads.append(threading.current_thread())
+        if len(threads) == 3:
+            raise RuntimeError("a broken sweep is logged, and the sweeper goes on")
+        return 0
+
+    monkeypatch.setattr(be.asyncio, "sleep", sleep)
+    monkeypatch.setattr(be, "sweepTokens", sweep)
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(be.sweepForever())
+        while len(threads) < 4:
+            loop.run_until_complete(real_sleep(0.01))
+        task.cancel()
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        loop.close()
+    assert waits[:4] == [be.SWEEP_EVERY] * 4
+    assert threading.main_thread() not in threads
 
 
 # ---------------------------------------------------------------- the password
@@ -235,6 +318,9 @@ def test_deleting_cookie_has_the_same_attributes(chapter, client):
     assert cookie == {"session": '""', "path": "/", "max-age": "0", "samesite": "Lax", "httponly": True}
 
 
+TOO_LARGE = (413, 413, "请求太大")
+
+
 @pytest.mark.repository_only
 def test_secure_setting_and_size_limits_on_a_real_server(chapter, tmp_path):
     """COOKIE_SECURE=1 adds Secure when setting and deleting the cookie; a body
@@ -252,8 +338,8 @@ def test_secure_setting_and_size_limits_on_a_real_server(chapter, tmp_path):
         big_cookie = httpx.get(server.url("logout"), headers={"Cookie": "session=" + "a" * 20000})
     for res in (login, logout):
         assert cookie_attributes(set_cookies(res)[0]).get("secure") is True
-    assert envelope(big_body) == (413, 413, "请求太大")
-    assert envelope(big_cookie) == (413, 413, "请求太大")
+    assert envelope(big_body) == TOO_LARGE
+    assert envelope(big_cookie) == TOO_LARGE
 
 
 @pytest.mark.parametrize("method, path, status, message", [
@@ -287,3 +373,342 @@ def test_unexpected_exception_is_500_without_details(chapter):
 def test_before_06_unknown_paths_get_sanics_own_404(chapter, client):
     res = client.get("/api/v1/be/nothing-here")
     assert res.status_code == 404 and envelope(res)[1] is None
+
+
+# ---------------------------------------------------------------- the password hash runs in a thread
+
+def test_password_is_checked_in_a_hashing_thread(chapter, client, monkeypatch):
+    import threading
+
+    from conftest import loaded
+
+    be, tool = loaded(chapter).module("api.be"), loaded(chapter).module("core.tool")
+    threads = []
+    real_check = tool.checkPassword
+    monkeypatch.setattr(be, "checkPassword", lambda p, s: threads.append(threading.current_thread()) or real_check(p, s))
+    assert envelope(client.login())[1] == 0
+    assert envelope(client.login("admin", "wrong"))[1] == 400
+    assert len(threads) == 2 and threading.main_thread() not in threads
+    assert all(t.name.startswith("password-hash") for t in threads), threads
+
+
+def test_hashing_threads_come_from_the_setting(chapter, config):
+    from conftest import loaded
+
+    assert config.PASSWORD_THREADS == 1, "one hash at a time per worker leaves a core to the event loop on 2 cores"
+    assert loaded(chapter).module("api.be").HASHING._max_workers == config.PASSWORD_THREADS
+
+
+# ---------------------------------------------------------------- login throttling
+
+THROTTLED = (429, 429, "登录尝试过多，请稍后再试")
+
+
+def from_address(client, ip):
+    """The same in-process client, seen by the app as coming from `ip`."""
+    import httpx
+
+    from support import AppClient
+
+    other = AppClient(client.app)
+    other._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=client.app, client=(ip, 40000)),
+                                      base_url="http://127.0.0.1:8000")
+    return other
+
+
+@pytest.fixture
+def hashes(chapter, monkeypatch):
+    """How many times the login handler has checked a password so far."""
+    from conftest import loaded
+
+    be, tool = loaded(chapter).module("api.be"), loaded(chapter).module("core.tool")
+    calls = []
+    real_check = tool.checkPassword
+    monkeypatch.setattr(be, "checkPassword", lambda p, s: calls.append(p) or real_check(p, s))
+    return calls
+
+
+def test_throttled_login_is_answered_at_once_without_the_hash(chapter, client, clock, config, hashes):
+    for _ in range(config.LOGIN_FREE_FAILURES):
+        assert envelope(client.login("admin", "wrong")) == (200, 400, "用户名或密码错误")
+    assert len(hashes) == config.LOGIN_FREE_FAILURES
+    res = client.login("admin", "wrong")
+    assert envelope(res) == THROTTLED
+    assert res.headers["retry-after"] == "1"
+    assert len(hashes) == config.LOGIN_FREE_FAILURES, "a throttled attempt runs no hash"
+    assert_cookie_deleted(res)
+
+
+def test_right_password_is_refused_during_the_wait_and_works_after_it(chapter, client, clock, config, hashes):
+    for _ in range(config.LOGIN_FREE_FAILURES + 3):
+        client.login("admin", "wrong")
+        clock.advance(1)
+    res = client.login()
+    assert envelope(res) == THROTTLED
+    wait = int(res.headers["retry-after"])
+    clock.advance(wait - 1)
+    assert envelope(client.login()) == THROTTLED
+    clock.advance(1)
+    status, code, token = envelope(client.login())
+    assert (status, code) == (200, 0) and token.startswith("admin|manage|")
+    assert envelope(client.login("admin", "wrong"))[1] == 400, "a right password starts the count again"
+
+
+def test_waits_double_up_to_the_maximum(chapter, session, config):
+    free, top = config.LOGIN_FREE_FAILURES, config.LOGIN_MAX_WAIT
+    waits = [session.loginWait(n) for n in range(free + 9)]
+    assert waits == [0] * free + [1, 2, 4, 8, 16, 32, 60, 60, 60]
+    assert top == 60 and config.LOGIN_FORGET == 900
+
+
+def test_failures_are_counted_per_account_whatever_the_address(chapter, client, clock, config):
+    for n in range(config.LOGIN_FREE_FAILURES):
+        assert envelope(from_address(client, "198.51.100.%d" % n).login("admin", "wrong"))[1] == 400
+    assert envelope(from_address(client, "198.51.100.99").login()) == THROTTLED
+    assert envelope(from_address(client, "198.51.100.99").login("editor", "x"))[1] == 400, "other accounts go on"
+
+
+def test_failures_are_counted_per_address_whatever_the_account(chapter, client, clock, config):
+    attacker = from_address(client, "203.0.113.7")
+    for n in range(config.LOGIN_FREE_FAILURES):
+        assert envelope(attacker.login("user%d" % n, "wrong"))[1] == 400
+    assert envelope(attacker.login("someone-else", "wrong")) == THROTTLED
+    assert envelope(attacker.login()) == THROTTLED
+    assert envelope(from_address(client, "203.0.113.8").login())[1] == 0, "other addresses go on"
+
+
+def test_counts_are_forgotten_after_a_quiet_while(chapter, client, clock, config):
+    for _ in range(config.LOGIN_FREE_FAILURES):
+        client.login("admin", "wrong")
+    assert envelope(client.login("admin", "wrong")) == THROTTLED
+    clock.advance(config.LOGIN_FORGET + 1)
+    for _ in range(config.LOGIN_FREE_FAILURES):
+        assert envelope(client.login("admin", "wrong"))[1] == 400
+
+
+def test_counters_are_files_shared_through_the_session_folder(chapter, client, session_dir, clock):
+    client.login("admin", "wrong")
+    names = sorted(p.name for p in session_dir.iterdir())
+    assert [n[:14] for n in names] == ["login_account_", "login_address_"]
+    assert names[0] == "login_account_21232f297a57a5a743894a0e4a801fc3"
+    assert (session_dir / names[0]).read_text() == "%010d,%010d" % (1, clock.now)
+    if os.name != "nt":
+        assert all((session_dir / n).stat().st_mode & 0o777 == 0o600 for n in names)
+    assert envelope(client.login())[1] == 0
+    assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE], "a right password deletes both counters"
+
+
+def test_reservations_are_atomic_across_threads(chapter, session, clock, config):
+    """Twenty attempts at the same moment, each with its own file handle (as
+    separate workers have): exactly the free ones may go on."""
+    import threading
+
+    barrier, results = threading.Barrier(20), []
+
+    def attempt():
+        barrier.wait()
+        results.append(session.COUNTERS.reserve("login_account_" + "c" * 32))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [0] * config.LOGIN_FREE_FAILURES + [1] * (20 - config.LOGIN_FREE_FAILURES)
+
+
+def test_login_uses_the_counter_store_only_through_its_interface(chapter, client, session, session_dir, clock,
+                                                                    config, monkeypatch):
+    """Another store with the same three methods (chapter 08 brings Redis) takes
+    the folder's place: no counter file is written, and the throttle still holds."""
+    class MemoryCounters:
+        def __init__(self):
+            self.counts = {}
+
+        def reserve(self, name):
+            count, last = self.counts.get(name, (0, 0))
+            wait = last + session.loginWait(count) - int(session.time.time())
+            if wait > 0:
+                return wait
+            self.counts[name] = (count + 1, int(session.time.time()))
+            return 0
+
+        def release(self, name):
+            count, last = self.counts[name]
+            self.counts[name] = (count - 1, last)
+
+        def clear(self, name):
+            self.counts.pop(name, None)
+
+    monkeypatch.setattr(session, "COUNTERS", MemoryCounters())
+    for _ in range(config.LOGIN_FREE_FAILURES):
+        client.login("admin", "wrong")
+    assert envelope(client.login()) == THROTTLED
+    assert list(session_dir.iterdir()) == []
+
+
+# ---------------------------------------------------------------- broken state: repaired, or logged once
+
+def test_missing_session_folder_is_made_again_at_the_next_login(chapter, client, session_dir, caplog):
+    import shutil
+
+    shutil.rmtree(session_dir)
+    token = envelope(client.login())[2]
+    assert (session_dir / ADMIN_FILE).is_file()
+    assert envelope(client.get("logout", cookie=token)) == (200, 0, "退出成功")
+    warnings = [r for r in caplog.records if r.name == "sanic.error"]
+    assert [r.levelname for r in warnings] == ["WARNING"] and "was missing" in warnings[0].getMessage()
+    if os.name != "nt":
+        assert session_dir.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("broken", ["session file is a folder", "counter file is a folder",
+                                    "session folder is a file"])
+def test_broken_state_is_one_log_line_and_a_clean_500(chapter, client, session_dir, caplog, broken):
+    if broken == "session file is a folder":
+        (session_dir / ADMIN_FILE).mkdir()
+    elif broken == "counter file is a folder":
+        (session_dir / "login_account_21232f297a57a5a743894a0e4a801fc3").mkdir()
+    else:
+        session_dir.rmdir()
+        session_dir.write_text("not a folder")
+    res = client.login()
+    assert envelope(res) == (500, 500, "服务器错误")
+    assert str(session_dir) not in res.text and "Error" not in res.text
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    line = errors[0].getMessage()
+    assert line.startswith("POST /api/v1/be/login failed: ") and "Error: " in line and "\n" not in line
+    assert errors[0].exc_info and errors[0].exc_info[1] is not None, "the traceback goes to the log"
+
+
+def test_every_5xx_writes_one_log_line(chapter, caplog):
+    import asyncio
+    from types import SimpleNamespace
+
+    from conftest import loaded
+
+    answer = loaded(chapter).module("core.app").answerInEnvelope
+    loop = asyncio.new_event_loop()
+    try:
+        request = SimpleNamespace(method="GET", path="/api/v1/be/logout")
+        loop.run_until_complete(answer(request, RuntimeError("disk on fire")))
+        from sanic.exceptions import NotFound
+        loop.run_until_complete(answer(request, NotFound("no such page")))
+    finally:
+        loop.close()
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["GET /api/v1/be/logout failed: RuntimeError: disk on fire"], "a 404 is not logged, a 500 is"
+
+
+# ---------------------------------------------------------------- logout deletes only the session it checked
+
+def test_clear_token_keeps_a_newer_session(chapter, session, clock):
+    """Worker A checks an old session; worker B logs the same account in again;
+    A's clearToken then leaves B's session alone."""
+    mine = session.makeToken("admin", "manage")
+    assert session.checkToken(mine) == 0
+    newer = session.makeToken("admin", "manage")
+    assert session.clearToken(mine) is False
+    assert session.checkToken(newer) == 0
+    assert session.clearToken(newer) is True and session.checkToken(newer) == 4
+
+
+@pytest.mark.parametrize("nth", [1, 2, 3])
+def test_logout_never_deletes_a_login_made_at_any_step_of_it(chapter, session, session_dir, clock, nth):
+    from tutorial.second_pass import logout_meets_a_login
+
+    outcome = logout_meets_a_login(session, nth)
+    assert outcome["login_ran"], outcome
+    assert outcome["survived"], outcome
+    assert list(session_dir.iterdir()) == [], "nothing is left behind"
+
+
+# ---------------------------------------------------------------- logout from another site
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Referer": "https://evil.example/"},
+    {"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"},
+    {"Referer": "https://evil.example/page"},
+    {"Origin": "https://evil.example"},
+    {"Origin": "null"},
+    {"Referer": "http://127.0.0.1:9999/other-app"},
+], ids=["browser-link", "sibling-subdomain", "old-browser-referer", "origin", "opaque-origin", "other-port"])
+def test_cross_site_logout_changes_nothing(chapter, client, admin_file, headers):
+    token = envelope(client.login())[2]
+    res = client.get("logout", cookie=token, headers=headers)
+    assert envelope(res) == (401, 401, "退出失败")
+    assert set_cookies(res) == [], "the cookie is not deleted either: that alone would log the browser out"
+    assert admin_file.exists() and envelope(client.get("logout", cookie=token)) == (200, 0, "退出成功")
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate"},
+    {"Referer": "http://127.0.0.1:8000/admin/"}, {"Origin": "http://127.0.0.1:8000"},
+], ids=["curl", "own-page", "typed-in", "own-referer", "own-origin"])
+def test_same_site_and_plain_logout_still_work(chapter, client, admin_file, headers):
+    token = envelope(client.login())[2]
+    assert envelope(client.get("logout", cookie=token, headers=headers)) == (200, 0, "退出成功")
+    assert not admin_file.exists()
+
+
+# ---------------------------------------------------------------- the README's table of answers
+
+@pytest.mark.repository_only
+def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config, admin_file):
+    """Every row of the chapter README's "The API" table, produced for real."""
+    import json
+
+    from tutorial.second_pass import CROSS_SITE_LINK
+    from tutorial.transcript import mask
+
+    text = (chapter.path / "README.md").read_text(encoding="utf-8")
+    section = text.split("## 接口 / The API\n")[1].split("\n## ")[0]
+    rows = [[c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]] for line in section.splitlines()
+            if line.startswith("| `") or line.startswith("| 任何")]
+
+    def throttled():
+        for _ in range(config.LOGIN_FREE_FAILURES):
+            client.login("admin", "wrong")
+        return client.login("admin", "wrong")
+
+    def logout_with(headers=None):
+        return client.get("logout", cookie=envelope(client.login())[2], headers=headers)
+
+    def broken():
+        admin_file.unlink(missing_ok=True)
+        admin_file.mkdir()
+        try:
+            return client.login()
+        finally:
+            admin_file.rmdir()
+
+    scenarios = {
+        "bad parameters": lambda: client.post("login", content=b"{}"),
+        "wrong account or password": lambda: client.login("admin", "wrong"),
+        "too many failures, must wait": throttled,
+        "right": client.login,
+        "a valid session": logout_with,
+        "none, wrong or expired": lambda: client.get("logout"),
+        "started by another site": lambda: logout_with(CROSS_SITE_LINK),
+        "unknown path": lambda: client.get("/api/v1/be/nothing-here"),
+        "wrong method": lambda: client.request("DELETE", "login"),
+        "request too large": None,  # Sanic's own server enforces it, not ASGI: see the real-server test
+        "the server failed": broken,
+    }
+    assert [row[1].split(" / ")[1] for row in rows] == list(scenarios)
+    for request, when, http, body in rows:
+        shown = json.loads(body.strip("`").replace("\\|", "|"))
+        if scenarios[when.split(" / ")[1]] is None:
+            assert (int(http), shown["status"], shown["data"]) == TOO_LARGE
+            continue
+        clock.advance(config.LOGIN_FORGET + 1)  # each row starts with no login counted
+        res = scenarios[when.split(" / ")[1]]()
+        assert res.request.method + " " + res.request.url.path == request.strip("`") or request == "任何 / any", when
+        assert res.status_code == int(http.split(",")[0]), when
+        assert ("Retry-After" in http) == ("retry-after" in res.headers), when
+        assert ("Set-Cookie: session=..." in http) == any(
+            c.startswith("session=") and not c.startswith('session="";') for c in set_cookies(res)), when
+        if "cookie kept" in http:
+            assert set_cookies(res) == [], when
+        assert {"data": mask(res.json()["data"]), "status": res.json()["status"]} == shown, when

@@ -2,7 +2,8 @@
 
 Each attack works against chapter 05 (the article's design) and fails against
 chapter 06 (hardened). The tests (tests/test_lab.py) and the notebook
-(notebooks/04-security-lab.ipynb) both use these functions.
+(notebooks/04-security-lab.ipynb) both use these functions; the second pass,
+attacks on chapter 06 itself, is in tutorial/second_pass.py.
 """
 from __future__ import annotations
 
@@ -167,34 +168,41 @@ def plant_outside(session_dir: Path) -> Path:
     return planted
 
 
-class FileAccess:
-    """Records the paths Python opens, removes or renames while active (an audit
-    hook; a hook cannot be removed, so it stays installed and only records when on)."""
+_listeners = []  # objects with an _on(event, args) method, called by the one audit hook below
 
-    _installed = False
-    _active = None
+
+def _audit(event, args):
+    for listener in list(_listeners):
+        listener._on(event, args)
+
+
+def _install_audit_hook():
+    """An audit hook cannot be removed, so one is installed once, and it does
+    nothing while no listener is active."""
+    if not getattr(sys, "_tutorial_lab_hook", False):
+        sys.addaudithook(_audit)
+        sys._tutorial_lab_hook = True
+
+
+class FileAccess:
+    """Records the paths Python opens, removes or renames while active."""
+
+    EVENTS = ("open", "os.remove", "os.rename", "os.replace", "os.scandir", "os.listdir", "os.mkdir", "os.rmdir")
 
     def __init__(self):
         self.paths = []
-        if not FileAccess._installed:
-            sys.addaudithook(FileAccess._hook)
-            FileAccess._installed = True
+        _install_audit_hook()
 
-    @staticmethod
-    def _hook(event, args):
-        rec = FileAccess._active
-        if rec is not None and event in ("open", "os.remove", "os.rename", "os.replace", "os.scandir",
-                                         "os.listdir", "os.mkdir", "os.rmdir") and args:
-            path = args[0]
-            if isinstance(path, (str, bytes, os.PathLike)):
-                rec.paths.append(os.fsdecode(path))
+    def _on(self, event, args):
+        if event in self.EVENTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            self.paths.append(os.fsdecode(args[0]))
 
     def __enter__(self):
-        FileAccess._active = self
+        _listeners.append(self)
         return self
 
     def __exit__(self, *exc):
-        FileAccess._active = None
+        _listeners.remove(self)
 
     def outside(self, folder) -> list:
         """Paths touched that are not inside `folder`."""

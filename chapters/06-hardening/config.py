@@ -39,8 +39,27 @@ MANAGER = {
 # the hash, so changing this does not invalidate existing hashes.
 PASSWORD_ITERATIONS = int(os.environ.get('PASSWORD_ITERATIONS') or 600000)
 
-# 会话有效期（秒），以及多久清理一次过期的会话文件。
-# How long a session lasts (seconds), and how often expired session files are swept away.
+# 每个工作进程里同时计算密码哈希的线程数。哈希在线程里算，事件循环照常回答别的请求；
+# 在 2 核的机器上，1 个工作进程配 1 个线程，正好给事件循环留下一个核。
+# 规则：工作进程数 × 线程数 小于核数。
+# Threads per worker process that compute password hashes. The hash runs in a
+# thread so the event loop keeps answering other requests; on 2 cores, 1 worker
+# with 1 thread leaves one core to the event loop. Rule: workers × threads < cores.
+PASSWORD_THREADS = int(os.environ.get('PASSWORD_THREADS') or 1)
+
+# 登录限速：同一个账号、同一个客户端地址，各自前 LOGIN_FREE_FAILURES 次失败不受限；
+# 之后每次尝试前要等 1、2、4、8……秒，最多 LOGIN_MAX_WAIT 秒；LOGIN_FORGET 秒没有尝试就从头计数。
+# Login throttling: per account and per client address, the first
+# LOGIN_FREE_FAILURES failures are free; after that each attempt must wait 1, 2,
+# 4, 8... seconds after the last, at most LOGIN_MAX_WAIT; after LOGIN_FORGET
+# seconds without an attempt the count starts again.
+LOGIN_FREE_FAILURES = 5
+LOGIN_MAX_WAIT = 60
+LOGIN_FORGET = 900
+
+# 会话有效期（秒），以及多久清理一次过期的会话文件（每个工作进程在后台线程里做，不占用请求）。
+# How long a session lasts (seconds), and how often expired session files are
+# swept away (by each worker, in a background thread, never during a request).
 SESSION_TTL = 3600
 SWEEP_EVERY = int(os.environ.get('SESSION_SWEEP_EVERY') or 300)
 

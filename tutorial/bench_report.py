@@ -1,0 +1,230 @@
+"""The benchmark's report: the text it prints, the plot, and the README section.
+
+All three are written from a result (bench/results.json), never typed by hand:
+`python -m tutorial.bench --render bench/results.json` draws them again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutorial.chapters import ROOT
+
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def machine_line(result: dict) -> str:
+    m = result["machine"]
+    return "%s, %s cores, %s, Python %s, Sanic %s" % (m["cpu"], m["cores"], m["os"], m["python"], m["sanic"])
+
+
+def load_line(result: dict) -> str:
+    """How busy the machine was: other programs (other agents' test runs) may share it."""
+    load = result["machine"].get("load")
+    return ("shared machine, other agents' test runs loading it meanwhile: load average %.1f at the start, %.1f "
+            "at the end" % tuple(load)) if load else ""
+
+
+def pressure_rows(result: dict) -> list:
+    """(variant, idle p50, idle p99, loaded p50, loaded p99, longest wait, logins per second)"""
+    summary = (result.get("pressure") or {}).get("summary", {})
+    return [(name, s["idle"]["p50_ms"], s["idle"]["p99_ms"], s["logins"]["p50_ms"], s["logins"]["p99_ms"],
+             s["logins"]["max_ms"], s["logins"]["logins_per_s"]) for name, s in summary.items()]
+
+
+def report(result: dict) -> str:
+    lines = ["Machine: %s" % machine_line(result)]
+    if load_line(result):
+        lines.append("Machine load: %s" % load_line(result))
+    gen = result["generator"]
+    lines.append("Load generator: %s%s, %d connections, %s worker(s), %s s per run, %d round(s), targets alternating"
+                 % (gen, "" if gen == "wrk" else " (wrk is not installed: the Python generator is used instead)",
+                    result["connections"], result["workers"], result["seconds"], result["rounds"]))
+    lines.append("")
+    lines.append("%-16s %-7s %10s %10s %10s %9s %8s %9s %9s" % ("target", "path", "req/s", "p50 ms", "p99 ms",
+                                                               "vs no-io", "failed", "gen CPU", "srv CPU"))
+    for name, paths in result["summary"].items():
+        for path, s in paths.items():
+            lines.append("%-16s %-7s %10.0f %10.2f %10.2f %9.2f %8d %8.0f%% %8s" % (
+                name, path, s["rps"], s["p50_ms"], s["p99_ms"], s.get("ratio", float("nan")), s["failed"],
+                s["generator_cpu"] * 100, "%.0f%%" % (s["server_cpu"] * 100) if s["server_cpu"] >= 0 else "n/a"))
+    lines.append("(failed: answers other than the path's usual one. In a cycle, %d connections log the same account in "
+                 "at once, and each login replaces the one session an account has, so many logouts carry a token that "
+                 "is no longer current.)" % result["connections"])
+    lines.append("")
+    busiest = max(s["generator_cpu"] for p in result["summary"].values() for s in p.values())
+    lines.append("The generator used at most %.0f%% of one core (server: one worker, one core at most): "
+                 "%s." % (busiest * 100, "it was not the bottleneck" if busiest < 0.9 else
+                          "IT MAY HAVE BEEN THE BOTTLENECK, treat the numbers with care"))
+    lines.append("")
+    lines.append("Targets:")
+    for text, value, goal, met in result["verdicts"]:
+        lines.append("  %s %s: %.2f (goal %.2f)" % ("met " if met else "MISS", text, value, goal))
+    s = result["summary"]
+    if "hash_ms" in result and "login" in s.get("05 (file)", {}):
+        login_05_ms = 1000 / s["05 (file)"]["login"]["rps"] * result["workers"]
+        lines.append("")
+        lines.append("final's login checks a PBKDF2 password hash: %.0f ms of CPU each, against about %.2f ms for all "
+                     "of 05's login: %.0fx slower, on purpose. It runs once per login; every later request does only "
+                     "the cheap session check (final's check: %.2f ms at p50)." % (
+                         result["hash_ms"], login_05_ms, (result["hash_ms"] + login_05_ms) / login_05_ms,
+                         s.get("final (file)", {}).get("check", {}).get("p50_ms", float("nan"))))
+    if result.get("multi_worker"):
+        lines.append("")
+        lines.append("Login then logout, one after another, each request on a new connection, %d workers:"
+                     % result["multi_worker_workers"])
+        for name, r in result["multi_worker"].items():
+            lines.append("  %-14s %6d cycles, %5d failed logouts" % (name, r["cycles"], r["failed_logouts"]))
+        lines.append("  (a memory store lives in one worker: a logout answered by another worker does not know the session)")
+    if result.get("pressure"):
+        pr = result["pressure"]
+        lines.append("")
+        lines.append("A cheap request (logout with a wrong cookie) every %.0f ms on %d worker, %s s x %d round(s): idle, "
+                     "then while %d clients log in without a pause (ms; password hash: %s):" % (
+                         pr["every_ms"], pr["workers"], pr["seconds"], pr["rounds"], pr["clients"],
+                         "%d iterations" % pr["iterations"] if pr.get("iterations") else "final's own"))
+        lines.append("  %-22s %9s %9s %11s %11s %9s %9s" % ("", "idle p50", "idle p99", "logins p50", "logins p99",
+                                                            "max", "logins/s"))
+        for row in pressure_rows(result):
+            lines.append("  %-22s %9.2f %9.2f %11.2f %11.2f %9.2f %9.2f" % row)
+    if result.get("sweep"):
+        sw = result["sweep"]
+        lines.append("")
+        lines.append("final's sweep of %d files (%d live sessions, %d expired, %d other files): %.2f s in one "
+                     "background thread; removed %d, kept all %d other files (%d files left)." % (
+                         sw["files"], sw["planted"]["live"], sw["planted"]["expired"], sw["planted"]["other"],
+                         sw["seconds"], sw["removed"], sw["other_kept"], sw["left"]))
+        for name, s in sw["probes"].items():
+            lines.append("  cheap request, %-22s p50 %6.2f ms  p99 %7.2f ms  server CPU %3.0f%%"
+                         % (name, s["p50_ms"], s["p99_ms"], s["server_cpu"] * 100))
+    if result.get("costs"):
+        lines.append("")
+        lines.append("Where the time goes, per session-file operation on this file system (µs):")
+        for name, us in result["costs"].items():
+            lines.append("  %-32s %8.1f" % (name, us))
+    for name, counts in (result.get("syscalls") or {}).items():
+        if counts:
+            lines.append("System calls per request, %s: %s" % (name, ", ".join("%s %.0f" % pc for pc in counts.items())))
+    return "\n".join(lines)
+
+
+def plot(result: dict, path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # not pyplot: no GUI, and quicker to import
+
+    summary, paths = result["summary"], result["paths"]
+    names = list(summary)
+    pressure = pressure_rows(result)
+    fig = Figure(figsize=(16 if pressure else 11, 4.2))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3 if pressure else 2)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        xs = [j + i * width for j in range(len(paths))]
+        axes[0].bar(xs, [summary[name][p]["rps"] for p in paths], width, label=name)
+        axes[1].bar(xs, [summary[name][p]["p99_ms"] for p in paths], width, label=name)
+    for ax, title in ((axes[0], "requests per second (log scale)"), (axes[1], "p99 latency, ms (log scale)")):
+        ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(paths))])
+        ax.set_xticklabels(paths)
+        ax.set_yscale("log")
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    if pressure:
+        _plot_pressure(axes[2], result, pressure)
+    m = result["machine"]
+    load = m.get("load")
+    fig.suptitle("%s · %s, %s cores%s · %s, %d connections, %s worker(s)" % (
+        result["date"], m["cpu"], m["cores"], " (shared: load average %.1f → %.1f)" % tuple(load) if load else "",
+        result["generator"], result["connections"], result["workers"]), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def _plot_pressure(ax, result: dict, pressure: list) -> None:
+    """p99 of a cheap request: idle against 4 clients logging in, and against the sweep."""
+    labels = [row[0] for row in pressure]
+    quiet, busy = [row[2] for row in pressure], [row[4] for row in pressure]
+    sweep = result.get("sweep")
+    if sweep:
+        labels.append("final, sweep of %dk files" % (sweep["files"] // 1000))
+        quiet.append(sweep["probes"]["no sweep due"]["p99_ms"])
+        busy.append(sweep["probes"]["sweeping every second"]["p99_ms"])
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], quiet, 0.4, label="idle (no sweep due)")
+    ax.bar([x + 0.2 for x in xs], busy, 0.4, label="%d clients logging in / sweeping" % result["pressure"]["clients"])
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_title("cheap request p99 on 1 worker, ms (log scale)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def readme_section(result: dict, image: str) -> str:
+    """The README's benchmark section, written from a result (never typed by hand)."""
+    rows = ["| target | path | req/s | p50 ms | p99 ms | vs no-io |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for name, paths in result["summary"].items():
+        for path, s in paths.items():
+            rows.append("| %s | %s | %.0f | %.2f | %.2f | %.2f |" % (name, path, s["rps"], s["p50_ms"], s["p99_ms"],
+                                                                   s.get("ratio", float("nan"))))
+    goals = ["- %s %s: %.2f (goal %.2f)" % ("✓" if met else "✗", text, value, goal)
+             for text, value, goal, met in result["verdicts"]]
+    costs = ["| %s | %.1f |" % (name, us) for name, us in result.get("costs", {}).items()]
+    calls = ["| %s | %s |" % (name, " · ".join("%s %.0f" % pc for pc in counts.items()))
+             for name, counts in (result.get("syscalls") or {}).items() if counts]
+    workers = ["| %s | %d | %d |" % (name, r["cycles"], r["failed_logouts"])
+               for name, r in (result.get("multi_worker") or {}).items()]
+    return "\n".join([
+        "![benchmark](%s)" % image, "",
+        "%s · %s%s · load generator: %s, %d connections, %d worker(s), %s s × %d rounds" % (
+            result["date"], machine_line(result), " · " + load_line(result) if load_line(result) else "",
+            result["generator"], result["connections"], result["workers"], result["seconds"], result["rounds"]),
+        "", "`%s`" % result["command"], "", *rows, "", *goals, "",
+        "final's login: one PBKDF2 password check, %.0f ms. / 每次登录一次密码哈希。" % result["hash_ms"]
+        if "hash_ms" in result else "",
+        "", "| operation on the session file / 会话文件操作 | µs |", "| --- | ---: |", *costs,
+        *(["", "| server / 服务器 | system calls per request / 每个请求的系统调用 |", "| --- | --- |", *calls]
+          if calls else []),
+        *_pressure_section(result),
+        *_sweep_section(result),
+        *(["", "| login → logout on %d workers / %d 个工作进程 | cycles | failed logouts |"
+           % (result["multi_worker_workers"], result["multi_worker_workers"]), "| --- | ---: | ---: |", *workers]
+          if workers else []),
+    ])
+
+
+def _pressure_section(result: dict) -> list:
+    if not result.get("pressure"):
+        return []
+    pr = result["pressure"]
+    return ["", "A cheap request (logout with a wrong cookie) every %.0f ms on 1 worker, idle and while %d clients log in "
+            "without a pause, %s s × %d rounds, ms. / 1 个工作进程，每 %.0f ms 一个便宜请求，空闲时和 %d 个客户端不停登录时。"
+            % (pr["every_ms"], pr["clients"], pr["seconds"], pr["rounds"], pr["every_ms"], pr["clients"]), "",
+            "| server / 服务器 | idle p50 | idle p99 | logging in p50 | logging in p99 | longest | logins/s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *["| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |" % row for row in pressure_rows(result)]]
+
+
+def _sweep_section(result: dict) -> list:
+    if not result.get("sweep"):
+        return []
+    sw = result["sweep"]
+    return ["", "final's sweep of %s files (%s live sessions, %s expired, %s other files): **%.2f s** in a background "
+            "thread; removed %s, kept all %s other files. / 清理 %s 个文件用 %.2f 秒，在后台线程里。" % (
+                format(sw["files"], ","), format(sw["planted"]["live"], ","), format(sw["planted"]["expired"], ","),
+                format(sw["planted"]["other"], ","), sw["seconds"], format(sw["removed"], ","),
+                format(sw["other_kept"], ","), format(sw["files"], ","), sw["seconds"]), "",
+            "| cheap request, 1 worker / 便宜请求 | p50 ms | p99 ms | server CPU |", "| --- | ---: | ---: | ---: |",
+            *["| %s | %.2f | %.2f | %.0f%% |" % (name, s["p50_ms"], s["p99_ms"], s["server_cpu"] * 100)
+              for name, s in sw["probes"].items()]]
+
+
+def update_readme(result: dict, image: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    if not rest:
+        raise ValueError("README.md has no %s ... %s markers" % (START, END))
+    README.write_text("%s%s\n%s\n%s%s" % (head, START, readme_section(result, image), END, tail),
+                      encoding="utf-8", newline="\n")
