@@ -61,6 +61,10 @@ class AppClient:
     def _run(self, coroutine):
         return AppClient._loop.run_until_complete(coroutine)
 
+    def run(self, coroutine):
+        """Run a coroutine of the app's (a handler) in the loop the app lives in."""
+        return self._run(coroutine)
+
     async def _lifespan_startup(self):
         """What an ASGI server does once before the first request."""
         loop = asyncio.get_running_loop()
