@@ -49,7 +49,7 @@ from tutorial.bench_experiments import (Target, login_pressure, multi_worker_log
                                         sweep_cost, syscalls_per_request, write_costs)
 from tutorial.bench_load import (CONNECTIONS, PATHS, Run, _drain, _login_once, _server_pids,  # noqa: E402
                                  generator, run_python, run_wrk)
-from tutorial.bench_report import END, START, plot, readme_section, report, update_readme  # noqa: E402
+from tutorial.bench_report import END, README, START, plot, readme_section, report, update_readme  # noqa: E402
 from tutorial.bench_stats import summarise, summarise_probes, verdicts  # noqa: E402
 from tutorial.chapters import ROOT  # noqa: E402
 
@@ -138,7 +138,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep-files", type=int, default=100000, help="files for the sweep experiment (0: skip it)")
     parser.add_argument("--sweep-seconds", type=float, default=5, help="seconds of cheap requests while it sweeps")
     parser.add_argument("--out", default=str(ROOT / "bench"), help="folder for results.json and bench.png")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README's benchmark section")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md and the README's summary")
     parser.add_argument("--render", metavar="RESULTS_JSON",
                         help="measure nothing: draw the plot and write the README section again from a results.json")
     args = parser.parse_args(argv)
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         plot(result, out / "bench.png")
         if not args.no_readme:
-            update_readme(result, os.path.relpath(out / "bench.png", ROOT).replace(os.sep, "/"))
+            update_readme(result, os.path.relpath(out / "bench.png", README.parent).replace(os.sep, "/"))
         print(report(result))
         return 0
 
@@ -184,8 +184,8 @@ def main(argv=None) -> int:
     plot(result, out / "bench.png")
     print("\nwrote %s and %s" % (out / "results.json", out / "bench.png"))
     if not args.no_readme:
-        update_readme(result, os.path.relpath(out / "bench.png", ROOT).replace(os.sep, "/"))
-        print("updated the benchmark section of README.md")
+        update_readme(result, os.path.relpath(out / "bench.png", README.parent).replace(os.sep, "/"))
+        print("updated bench/README.md and the summary in README.md")
     return 0
 
 

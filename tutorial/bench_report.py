@@ -1,6 +1,7 @@
-"""The benchmark's report: the text it prints, the plot, and the README section.
+"""The benchmark's report: the text it prints, the plot, bench/README.md's
+results section and the short summary in the top README.
 
-All three are written from a result (bench/results.json), never typed by hand:
+All are written from a result (bench/results.json), never typed by hand:
 `python -m tutorial.bench --render bench/results.json` draws them again.
 """
 from __future__ import annotations
@@ -9,8 +10,10 @@ from pathlib import Path
 
 from tutorial.chapters import ROOT
 
-README = ROOT / "README.md"
+README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+TOP_README = ROOT / "README.md"
+SUMMARY_START, SUMMARY_END = "<!-- bench-summary:start -->", "<!-- bench-summary:end -->"
 
 
 def machine_line(result: dict) -> str:
@@ -108,37 +111,53 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(result: dict, path: Path) -> None:
+def plot(result: dict, path: Path, note: str = "") -> None:
+    """Three panels that tell the truth at a glance: each path's ratio to the
+    no-I/O path on a linear axis, labelled on the bars; p99 latencies, which span
+    orders of magnitude, on a log axis that says so; and the cheap request's p99
+    while logins run. `note` goes in the title (e.g. that this is a tiny sample)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # not pyplot: no GUI, and quicker to import
 
     summary, paths = result["summary"], result["paths"]
     names = list(summary)
     pressure = pressure_rows(result)
-    fig = Figure(figsize=(16 if pressure else 11, 4.2))
+    fig = Figure(figsize=(17 if pressure else 11.5, 4.8))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3 if pressure else 2)
     width = 0.8 / len(names)
     for i, name in enumerate(names):
         xs = [j + i * width for j in range(len(paths))]
-        axes[0].bar(xs, [summary[name][p]["rps"] for p in paths], width, label=name)
-        axes[1].bar(xs, [summary[name][p]["p99_ms"] for p in paths], width, label=name)
-    for ax, title in ((axes[0], "requests per second (log scale)"), (axes[1], "p99 latency, ms (log scale)")):
+        ratios = [summary[name][p]["ratio"] for p in paths]
+        bars = axes[0].bar(xs, ratios, width, label=name)
+        axes[0].bar_label(bars, ["%.2f" % r if r >= 0.01 else "%.3f" % r for r in ratios], fontsize=7, padding=1)
+        bars = axes[1].bar(xs, [summary[name][p]["p99_ms"] for p in paths], width, label=name)
+        axes[1].bar_label(bars, [_ms(summary[name][p]["p99_ms"]) for p in paths], fontsize=7, padding=1)
+    for ax in axes[:2]:
         ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(paths))])
         ax.set_xticklabels(paths)
-        ax.set_yscale("log")
-        ax.set_title(title)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    top = max(summary[n][p]["ratio"] for n in names for p in paths)
+    axes[0].set_ylim(0, max(1.25, top * 1.15))
+    axes[0].axhline(1.0, color="#555", linewidth=0.8, linestyle="--")
+    axes[0].set_title("vs the no-I/O path (1.0 = as fast; linear axis)")
+    axes[0].legend(fontsize=8, loc="upper right")
+    axes[1].set_yscale("log")
+    axes[1].set_title("p99 latency, ms (log axis: each gridline is 10×)")
     if pressure:
         _plot_pressure(axes[2], result, pressure)
     m = result["machine"]
     load = m.get("load")
-    fig.suptitle("%s · %s, %s cores%s · %s, %d connections, %s worker(s)" % (
-        result["date"], m["cpu"], m["cores"], " (shared: load average %.1f → %.1f)" % tuple(load) if load else "",
+    fig.suptitle("%s%s · %s, %s cores%s · %s, %d connections, %s worker(s)" % (
+        note + " · " if note else "", result["date"], m["cpu"], m["cores"],
+        " (shared: load average %.1f → %.1f)" % tuple(load) if load else "",
         result["generator"], result["connections"], result["workers"]), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
+
+
+def _ms(value: float) -> str:
+    return "%.0f" % value if value >= 100 else "%.1f" % value if value >= 1 else "%.2f" % value
 
 
 def _plot_pressure(ax, result: dict, pressure: list) -> None:
@@ -151,12 +170,15 @@ def _plot_pressure(ax, result: dict, pressure: list) -> None:
         quiet.append(sweep["probes"]["no sweep due"]["p99_ms"])
         busy.append(sweep["probes"]["sweeping every second"]["p99_ms"])
     xs = range(len(labels))
-    ax.bar([x - 0.2 for x in xs], quiet, 0.4, label="idle (no sweep due)")
-    ax.bar([x + 0.2 for x in xs], busy, 0.4, label="%d clients logging in / sweeping" % result["pressure"]["clients"])
+    bars = ax.bar([x - 0.2 for x in xs], quiet, 0.4, label="idle (no sweep due)")
+    ax.bar_label(bars, [_ms(v) for v in quiet], fontsize=7, padding=1)
+    bars = ax.bar([x + 0.2 for x in xs], busy, 0.4,
+                  label="%d clients logging in / sweeping" % result["pressure"]["clients"])
+    ax.bar_label(bars, [_ms(v) for v in busy], fontsize=7, padding=1)
     ax.set_xticks(list(xs))
     ax.set_xticklabels(labels, fontsize=8)
     ax.set_yscale("log")
-    ax.set_title("cheap request p99 on 1 worker, ms (log scale)")
+    ax.set_title("cheap request p99 on 1 worker, ms (log axis: each gridline is 10×)", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
 
@@ -220,11 +242,29 @@ def _sweep_section(result: dict) -> list:
               for name, s in sw["probes"].items()]]
 
 
+def summary_section(result: dict) -> str:
+    """The top README's few lines: the goals, met or not, and when and where it was measured."""
+    lines = ["- %s %s: **%.2f** (goal %.2f)" % ("✓" if met else "✗", text, value, goal)
+             for text, value, goal, met in result["verdicts"]]
+    if "hash_ms" in result:
+        lines.append("- final's login checks one PBKDF2 password hash: %.0f ms / 每次登录一次密码哈希" % result["hash_ms"])
+    lines.append("")
+    lines.append("%s · %s%s · %s, %d connections" % (result["date"], machine_line(result),
+                                                    " · " + load_line(result) if load_line(result) else "",
+                                                    result["generator"], result["connections"]))
+    return "\n".join(lines)
+
+
+def _replace_between(path: Path, start: str, end: str, text: str) -> None:
+    content = path.read_text(encoding="utf-8")
+    head, _, rest = content.partition(start)
+    _, found, tail = rest.partition(end)
+    if not found:
+        raise ValueError("%s has no %s ... %s markers" % (path, start, end))
+    path.write_text("%s%s\n%s\n%s%s" % (head, start, text, end, tail), encoding="utf-8", newline="\n")
+
+
 def update_readme(result: dict, image: str) -> None:
-    text = README.read_text(encoding="utf-8")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    if not rest:
-        raise ValueError("README.md has no %s ... %s markers" % (START, END))
-    README.write_text("%s%s\n%s\n%s%s" % (head, START, readme_section(result, image), END, tail),
-                      encoding="utf-8", newline="\n")
+    """bench/README.md's results section (`image` relative to it), and the top README's summary."""
+    _replace_between(README, START, END, readme_section(result, image))
+    _replace_between(TOP_README, SUMMARY_START, SUMMARY_END, summary_section(result))
