@@ -63,6 +63,13 @@ LOGIN_FORGET = 900
 SESSION_TTL = 3600
 SWEEP_EVERY = int(os.environ.get('SESSION_SWEEP_EVERY') or 300)
 
+# 滑动会话：受保护的请求会给会话续期，让一直在用的人不掉线；但同一个会话最多每 SESSION_REFRESH 秒
+# 续一次，忙碌的页面不会每个请求都重写一遍会话文件。
+# Sliding session: a guarded request refreshes the session, so someone who keeps
+# using the site stays logged in; but one session is refreshed at most every
+# SESSION_REFRESH seconds, so a busy page does not rewrite the file on every request.
+SESSION_REFRESH = int(os.environ.get('SESSION_REFRESH') or 60)
+
 # 只有这些组可以出现在 cookie 里。/ The only groups a cookie may name.
 GROUPS = ('manage',)
 

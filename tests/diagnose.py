@@ -24,7 +24,8 @@ from tutorial.chapters import CHAPTERS_DIR, by_key
 LAYOUT = ("run.py", "config.py", "core/*.py", "api/*.py")
 
 # The step that adds each function of the article's code.
-FUNCTION_STEP = {"getMd5": 1, "makeToken": 1, "checkToken": 2, "clearToken": 3, "updataToken": 3, "logout": 5}
+FUNCTION_STEP = {"getMd5": 1, "makeToken": 1, "checkToken": 2, "clearToken": 3, "updataToken": 3, "logout": 5,
+                 "openSession": 7, "needSession": 7, "whoAmI": 7}
 
 
 def readme_anchor(heading: str) -> str:

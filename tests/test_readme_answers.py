@@ -62,6 +62,10 @@ def answers_of(chapter, client, broken_folder=None) -> set:
         seen.add(envelope(client.request(method, endpoint, content=body, cookie=cookie)))
     if chapter.number >= 5:
         seen.add(envelope(client.get("logout", cookie=login_token(client))))
+    if chapter.number >= 7:  # "who am I", without and with a session
+        seen.add(envelope(client.get("session")))
+        http, status, data = envelope(client.get("session", cookie=login_token(client)))
+        seen.add((http, status, json.dumps(data, sort_keys=True)))
     if chapter.number >= 6:
         # A body over the limit: a real server answers 413 before any handler runs (tested on
         # one in test_hardening.py); in this process, ask the app's own error handler.

@@ -47,3 +47,10 @@ def test_step_04_login_imports_the_session_functions(chapter):
 @pytest.mark.since(5)
 def test_step_05_logout(chapter):
     assert_defines(chapter, 5, "api.be", "logout")
+
+
+@pytest.mark.since(7)
+def test_step_07_guard_and_who_am_i(chapter):
+    assert_defines(chapter, 7, "config", "SESSION_REFRESH")
+    assert_defines(chapter, 7, "core.session", "openSession")
+    assert_defines(chapter, 7, "api.be", "needSession", "whoAmI")

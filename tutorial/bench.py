@@ -4,7 +4,7 @@
     python -m tutorial.bench --duration 2 --rounds 1 --pressure-seconds 1 --sweep-files 5000 --out /tmp/b --no-readme
 
 For every target (a chapter with a session store) and every path, the load
-generator keeps 16 connections busy for `--duration` seconds and records
+generator keeps 4 connections per worker busy for `--duration` seconds and records
 requests per second and latency percentiles. Targets take turns path by path,
 round after round, so that noise on the machine hits all of them alike; each
 ratio compares a path with the no-I/O path of the same target in the same round.
@@ -12,6 +12,7 @@ ratio compares a path with the no-I/O path of the same target in the same round.
 Paths:
   no-io   POST login without a password: Sanic and JSON only, no file
   check   GET logout with a wrong token for an existing session: reads the file, changes nothing
+  session GET /session with a valid session (chapter 07 on): the guarded request; a refresh at most once a minute
   login   POST login: writes a session
   cycle   login, then logout with the token it got: writes, reads, deletes
 
@@ -94,10 +95,11 @@ def measure(targets, paths, workers, seconds, rounds, gen_name, connections=CONN
             for r in range(rounds):
                 for path in paths:
                     for t in targets:
+                        if path == "session" and not t.guarded:
+                            continue  # no guarded request before chapter 07
                         server = servers[t.name]
-                        if path == "check":
-                            _login_once(server.base)
-                        run = load(server.base, path, seconds, connections, _server_pids(server))
+                        token = _login_once(server.base) if path in ("check", "session") else None
+                        run = load(server.base, path, seconds, connections, _server_pids(server), token=token)
                         _drain(server.base)
                         results[t.name][path].append(asdict(run) | {"rps": run.rps})
                         log("round %d  %-7s %-16s %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  failed %d"

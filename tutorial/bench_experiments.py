@@ -42,6 +42,11 @@ class Target:
     def folder(self) -> Path:
         return FINAL_DIR if self.chapter == "final" else by_key(self.chapter).path
 
+    @property
+    def guarded(self) -> bool:
+        """Has GET /api/v1/be/session, the guarded request (chapter 07 on)."""
+        return self.store == "file" and by_key(self.chapter).number >= 7
+
     def server(self, workers: int, session_dir: Path) -> ChapterServer:
         if self.store == "file":
             return ChapterServer(self.folder, workers=workers, session_dir=session_dir)

@@ -25,7 +25,8 @@ PREFIX = "/api/v1/be/"
 LOGIN = '{"account":"admin","password":"123456"}'
 NO_PASSWORD = '{"account":"admin"}'
 WRONG_COOKIE = "session=admin|manage|0123456789abcdef0123456789abcdef"
-PATHS = ("no-io", "check", "login", "cycle")
+PATHS = ("no-io", "check", "session", "login", "cycle")
+ENDPOINT = {"check": "logout", "session": "session"}  # (the others: login)
 CONNECTIONS = 4  # per worker: enough to keep a worker busy while one request is on its way
 
 
@@ -58,6 +59,7 @@ end
 """,
     "no-io": 'wrk.method = "POST"\nwrk.body = \'%s\'\n' % NO_PASSWORD,
     "check": 'wrk.headers["Cookie"] = "%s"\n' % WRONG_COOKIE.replace('"', '\\"'),
+    "session": 'wrk.headers["Cookie"] = "session=%(token)s"\n',  # a guarded request with a valid session
     "login": 'wrk.method = "POST"\nwrk.body = \'%s\'\n' % LOGIN,
     # one connection per wrk thread, so each thread's `token` is its own connection's
     "cycle": """
@@ -105,11 +107,12 @@ def _server_pids(server: ChapterServer) -> list:
     return pids
 
 
-def run_wrk(base: str, path: str, seconds: float, connections: int, server_pids) -> Run:
+def run_wrk(base: str, path: str, seconds: float, connections: int, server_pids, token: str = None) -> Run:
+    """`token`: the session the guarded path sends."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write(_LUA.get(path, "") + _LUA["common"])
+    script.write((_LUA.get(path, "") % {"token": token} if path == "session" else _LUA.get(path, "")) + _LUA["common"])
     script.close()
-    endpoint = "logout" if path == "check" else "login"
+    endpoint = ENDPOINT.get(path, "login")
     args = ["wrk", "-t%d" % connections, "-c%d" % connections, "-d%ds" % max(1, round(seconds)),
             "--timeout", "30s", "-s", script.name, base + PREFIX + endpoint]
     server_before = _process_cpu(server_pids)
@@ -134,9 +137,10 @@ def run_wrk(base: str, path: str, seconds: float, connections: int, server_pids)
 class _Connection:
     """One keep-alive HTTP/1.1 connection of the Python load generator."""
 
-    def __init__(self, reader, writer, path):
+    def __init__(self, reader, writer, path, session=None):
         self.reader, self.writer, self.path = reader, writer, path
         self.token = None
+        self.session = session  # the guarded path's session token
 
     @staticmethod
     def _post(body: str) -> bytes:
@@ -144,8 +148,9 @@ class _Connection:
             PREFIX.encode(), len(body), body.encode())
 
     @staticmethod
-    def _get(cookie: str) -> bytes:
-        return b"GET %slogout HTTP/1.1\r\nHost: b\r\nCookie: %s\r\n\r\n" % (PREFIX.encode(), cookie.encode())
+    def _get(cookie: str, endpoint: str = "logout") -> bytes:
+        return b"GET %s%s HTTP/1.1\r\nHost: b\r\nCookie: %s\r\n\r\n" % (PREFIX.encode(), endpoint.encode(),
+                                                                             cookie.encode())
 
     def request(self) -> bytes:
         if self.path == "no-io":
@@ -154,6 +159,8 @@ class _Connection:
             return self._post(LOGIN)
         if self.path == "check":
             return self._get(WRONG_COOKIE)
+        if self.path == "session":
+            return self._get("session=" + self.session, "session")
         if self.token is None:  # cycle: log in, then log out with the token that login gave
             return self._post(LOGIN)
         cookie, self.token = "session=" + self.token, None
@@ -171,7 +178,7 @@ class _Connection:
         return status, body
 
 
-async def _python_load(host, port, path, seconds, connections):
+async def _python_load(host, port, path, seconds, connections, token=None):
     """Keep `connections` connections busy until `seconds` have passed; answers
     still on their way then are not counted (as wrk does)."""
     latencies, failed = [], 0
@@ -179,7 +186,7 @@ async def _python_load(host, port, path, seconds, connections):
     async def one():
         nonlocal failed
         reader, writer = await asyncio.open_connection(host, port)
-        conn = _Connection(reader, writer, path)
+        conn = _Connection(reader, writer, path, token)
         try:
             while True:
                 started = time.perf_counter()
@@ -215,11 +222,11 @@ def _run_async(coroutine):
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def run_python(base: str, path: str, seconds: float, connections: int, server_pids) -> Run:
+def run_python(base: str, path: str, seconds: float, connections: int, server_pids, token: str = None) -> Run:
     host, port = base.split("//")[1].split(":")
     server_before = _process_cpu(server_pids)
     cpu_before, started = time.process_time(), time.perf_counter()
-    latencies, failed = _run_async(_python_load(host, int(port), path, seconds, connections))
+    latencies, failed = _run_async(_python_load(host, int(port), path, seconds, connections, token))
     wall = min(time.perf_counter() - started, seconds)
     cpu = time.process_time() - cpu_before
     server_after = _process_cpu(server_pids)
@@ -243,10 +250,11 @@ def _drain(base: str) -> None:
     urllib.request.urlopen(req, timeout=300).read()
 
 
-def _login_once(base: str) -> None:
-    """A session for the check path to find (the check path reads it, never changes it)."""
+def _login_once(base: str) -> str:
+    """A session for the check path to find (it reads it, never changes it), and
+    the token the guarded path sends."""
     req = urllib.request.Request(base + PREFIX + "login", data=LOGIN.encode(), method="POST")
-    urllib.request.urlopen(req, timeout=60).read()
+    return json.loads(urllib.request.urlopen(req, timeout=60).read())["data"]
 
 
 def _fixed_requests(server: ChapterServer, path: str, n: int) -> None:

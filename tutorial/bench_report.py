@@ -127,17 +127,18 @@ def plot(result: dict, path: Path, note: str = "") -> None:
     axes = fig.subplots(1, 3 if pressure else 2)
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        xs = [j + i * width for j in range(len(paths))]
-        ratios = [summary[name][p]["ratio"] for p in paths]
+        have = [(j, p) for j, p in enumerate(paths) if p in summary[name]]  # (no guarded path before 07)
+        xs = [j + i * width for j, _ in have]
+        ratios = [summary[name][p]["ratio"] for _, p in have]
         bars = axes[0].bar(xs, ratios, width, label=name)
         axes[0].bar_label(bars, ["%.2f" % r if r >= 0.01 else "%.3f" % r for r in ratios], fontsize=7, padding=1)
-        bars = axes[1].bar(xs, [summary[name][p]["p99_ms"] for p in paths], width, label=name)
-        axes[1].bar_label(bars, [_ms(summary[name][p]["p99_ms"]) for p in paths], fontsize=7, padding=1)
+        bars = axes[1].bar(xs, [summary[name][p]["p99_ms"] for _, p in have], width, label=name)
+        axes[1].bar_label(bars, [_ms(summary[name][p]["p99_ms"]) for _, p in have], fontsize=7, padding=1)
     for ax in axes[:2]:
         ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(paths))])
         ax.set_xticklabels(paths)
         ax.grid(axis="y", alpha=0.3)
-    top = max(summary[n][p]["ratio"] for n in names for p in paths)
+    top = max(summary[n][p]["ratio"] for n in names for p in paths if p in summary[n])
     axes[0].set_ylim(0, max(1.25, top * 1.15))
     axes[0].axhline(1.0, color="#555", linewidth=0.8, linestyle="--")
     axes[0].set_title("vs the no-I/O path (1.0 = as fast; linear axis)")

@@ -58,6 +58,9 @@ CHAPTERS = (
     Chapter(6, "06-hardening", "超出文章 / beyond the articles", ARTICLES + "1.10.md",
             "加固会话：攻击与修补", "Hardening the session: attacks and fixes",
             ("config.py", "core/app.py", "core/tool.py", "core/session.py", "api/be.py")),
+    Chapter(7, "07-guarded-routes", "超出文章 / beyond the articles", ARTICLES + "1.09.md#搞清楚原理到底是个球",
+            "用上会话：受保护的接口、滑动续期和浏览器", "Using the session: guarded routes, a sliding session, a browser",
+            ("config.py", "core/app.py", "core/session.py", "api/be.py", "static/admin.html")),
 )
 
 LAST = CHAPTERS[-1]

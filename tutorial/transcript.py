@@ -39,8 +39,9 @@ _MASKS = (
     # a token after "user|group|" (answers, cookies) or before ",time" (a session file)
     (re.compile(r"(?<=\|)[0-9a-f]{32}(?![0-9a-f])"), TOKEN_PLACEHOLDER),
     (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?=,\d)"), TOKEN_PLACEHOLDER),
-    # the Unix time stored after the token
+    # the Unix time stored after the token, and when a session ends ("expires")
     (re.compile(r"(?<=,)\d{10}(?!\d)"), "<time>"),
+    (re.compile(r'(?<="expires":)\d{10}(?!\d)'), "<time>"),
     # whatever port the server really listened on
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:%d" % README_PORT),
     (re.compile(r"(?<=--port )\d+"), str(README_PORT)),

@@ -3,6 +3,7 @@
 import asyncio
 import hmac
 from concurrent.futures import ThreadPoolExecutor
+from functools import wraps
 from urllib.parse import urlsplit
 
 from sanic import Blueprint
@@ -10,7 +11,8 @@ from sanic.exceptions import BadRequest
 from sanic.log import error_logger
 
 from config import COOKIE_SECURE, MANAGER, PASSWORD_THREADS, PREFIX, SWEEP_EVERY
-from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginSucceeded
+from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginSucceeded, \
+    openSession
 from core.tool import ok, fail, checkParam, checkPassword
 
 # 后台接口的蓝图，所有地址都以 /api/v1/be/ 开头。
@@ -131,6 +133,32 @@ async def logout(request):
     # 无论成功失败，都让客户端删掉 session cookie。
     # Success or not, the client deletes its session cookie.
     return dropCookie(res)
+
+
+# 守卫：给需要登录的后台接口加上 @needSession。它读 session cookie，会话无效就直接回答
+# HTTP 401 {"data": "没有权限", "status": 401}，接口本身根本不会运行；有效就顺便续期，
+# 并把会话放进 request.ctx.session 交给接口。登录和退出不加它：登录本来就没有会话，退出有自己的回答。
+# The guard: put @needSession on every back-office endpoint that needs a login.
+# It reads the session cookie; without a valid session it answers HTTP 401
+# {"data": "没有权限", "status": 401} and the endpoint never runs; with one, it
+# refreshes it and hands it to the endpoint as request.ctx.session. Login and
+# logout go without it: login has no session yet, and logout keeps its own answers.
+def needSession(handler):
+    @wraps(handler)
+    async def guarded(request, *args, **kwargs):
+        session = openSession(request.cookies.get('session'))
+        if session is None:
+            return fail('没有权限', 401, 401)
+        request.ctx.session = session
+        return await handler(request, *args, **kwargs)
+    return guarded
+
+
+# 我是谁：当前会话的用户、组和到期时刻。/ Who am I: the session's user, group, and when it ends.
+@bp.route('session', methods=['GET'])
+@needSession
+async def whoAmI(request):
+    return ok(request.ctx.session)
 
 
 # 每个工作进程启动后，每隔 SWEEP_EVERY 秒在后台线程里清理一次会话文件夹，请求不必等它。

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
+import os
+
 from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.log import error_logger
@@ -38,3 +40,12 @@ async def answerInEnvelope(request, exception):
     if status >= 500:
         report(request, exception)
     return fail(MESSAGES.get(status, '服务器错误' if status >= 500 else '请求错误'), status, status)
+
+
+# 一页纸的后台：浏览器打开 http://127.0.0.1:8000/admin/ 就是登录表单、“我是谁”和退出按钮。
+# 页面和接口同一个来源（同一主机、同一端口），所以浏览器会把 session cookie 带给接口。
+# The one-page back office: http://127.0.0.1:8000/admin/ in a browser shows a
+# login form, "who am I" and a logout button. The page and the API share one
+# origin (host and port), so the browser sends the session cookie to the API.
+PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'static', 'admin.html')
+app.static('/admin/', PAGE, name='admin')

@@ -8,7 +8,7 @@ import secrets
 import tempfile
 import time
 
-from config import GROUPS, LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_DIR, SESSION_TTL
+from config import GROUPS, LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_DIR, SESSION_REFRESH, SESSION_TTL
 from core.tool import getMd5
 
 try:
@@ -195,6 +195,29 @@ def updataToken(tokenStr):
     parsed = _parse(tokenStr)
     if parsed is not None:
         makeToken(parsed[0], parsed[1], parsed[2])
+
+
+# 受保护的请求用：会话有效时返回 {'user', 'group', 'expires'}（到期时刻，Unix 秒），否则 None。
+# 这是滑动会话：会话的时间已经是 SESSION_REFRESH 秒以前的，就用文章的 updataToken 把它换成现在，
+# 于是一直在用的人不会掉线，闲置超过有效期的人会；一分钟里的很多请求也只写一次文件。
+# For a guarded request: {'user', 'group', 'expires'} (when it ends, Unix
+# seconds) for a valid session, otherwise None. This is the sliding session:
+# when the session's time is SESSION_REFRESH seconds old or more, the article's
+# updataToken moves it to now, so someone active stays logged in and someone
+# idle for the lifetime does not; many requests in a minute write the file once.
+def openSession(tokenStr):
+    parsed = _parse(tokenStr)
+    saved = _read(parsed[3]) if parsed else None
+    if saved is None:
+        return None
+    saveToken, saveTime = saved
+    now = int(time.time())
+    if not hmac.compare_digest(parsed[2], saveToken) or now - saveTime > SESSION_TTL:
+        return None
+    if now - saveTime >= SESSION_REFRESH:
+        updataToken(tokenStr)
+        saveTime = now
+    return {'user': parsed[0], 'group': parsed[1], 'expires': saveTime + SESSION_TTL}
 
 
 # ---------------------------------------------------------------- login throttling

@@ -1,0 +1,112 @@
+"""Chapter 07: what the session is for. A guard on back-office routes, "who am
+I" (GET /api/v1/be/session), and a sliding session refreshed at most once per
+SESSION_REFRESH seconds. Time is the `clock` fixture's, so two hours pass in
+no time at all."""
+import pytest
+
+from support import envelope, expect_answer, login_token, set_cookies
+from test_logout import MALFORMED
+
+pytestmark = pytest.mark.since(7)
+
+NO_PERMISSION = (401, 401, "没有权限")
+
+
+@pytest.fixture
+def config(chapter):
+    from conftest import loaded
+
+    return loaded(chapter).module("config")
+
+
+def who_am_i(client, token=None):
+    return client.get("session", cookie=token)
+
+
+def test_who_am_i_without_a_session_is_401_no_permission(chapter, client):
+    res = who_am_i(client)
+    expect_answer(res, NO_PERMISSION, "no session cookie")
+    assert set_cookies(res) == [], "the guard answers; it does not touch the cookie"
+
+
+@pytest.mark.parametrize("cookie", MALFORMED)
+def test_who_am_i_with_a_malformed_cookie_is_401(chapter, client, cookie):
+    expect_answer(client.get("session", cookie=cookie), NO_PERMISSION, "a malformed cookie")
+
+
+def test_who_am_i_names_the_user_group_and_when_the_session_ends(chapter, client, clock, config):
+    token = login_token(client)
+    status, code, data = envelope(who_am_i(client, token))
+    assert (status, code) == (200, 0)
+    assert data == {"user": "admin", "group": "manage", "expires": clock.now + config.SESSION_TTL}
+    assert isinstance(data["expires"], int)
+
+
+def test_wrong_or_logged_out_token_is_401(chapter, client):
+    token = login_token(client)
+    wrong = token[:-1] + ("0" if token[-1] != "0" else "1")
+    expect_answer(who_am_i(client, wrong), NO_PERMISSION, "a wrong token")
+    expect_answer(client.get("logout", cookie=token), (200, 0, "退出成功"))
+    expect_answer(who_am_i(client, token), NO_PERMISSION, "the token of a session that logged out")
+
+
+def test_the_browser_sends_the_cookie_by_itself(chapter, browser):
+    browser.login()
+    status, code, data = envelope(browser.get("session"))
+    assert (status, code, data["user"]) == (200, 0, "admin")
+
+
+def test_active_user_stays_logged_in_for_hours(chapter, client, clock, config):
+    """A request every 10 minutes for 2 hours: each one keeps the session alive."""
+    token = login_token(client)
+    for minutes in range(10, 130, 10):
+        clock.advance(600)
+        status, code, data = envelope(who_am_i(client, token))
+        assert (status, code) == (200, 0), "logged out %d minutes after login, though active" % minutes
+        assert data["expires"] == clock.now + config.SESSION_TTL, "the session was not refreshed"
+    expect_answer(client.get("logout", cookie=token), (200, 0, "退出成功"), "two hours later, still logged in")
+
+
+def test_idle_user_is_out_after_the_lifetime(chapter, client, clock, config):
+    token = login_token(client)
+    clock.advance(config.SESSION_TTL)
+    assert envelope(who_am_i(client, token))[:2] == (200, 0), "exactly the lifetime later is still valid"
+    token2 = login_token(client)
+    clock.advance(config.SESSION_TTL + 1)
+    expect_answer(who_am_i(client, token2), NO_PERMISSION, "idle for longer than the lifetime")
+
+
+def test_requests_within_the_refresh_interval_write_the_session_once(chapter, client, clock, config, session,
+                                                                    monkeypatch):
+    token = login_token(client)
+    writes = []
+    real = session.makeToken
+    monkeypatch.setattr(session, "makeToken", lambda *a, **k: writes.append(a) or real(*a, **k))
+    clock.advance(config.SESSION_REFRESH)  # due now: the first request refreshes, the next 19 need not
+    for _ in range(20):
+        assert envelope(who_am_i(client, token))[:2] == (200, 0)
+        clock.advance(1)
+    assert len(writes) == 1, "%d writes for requests within %d s" % (len(writes), config.SESSION_REFRESH)
+    assert writes[0] == ("admin", "manage", token.split("|")[2])
+
+
+def test_a_fresh_session_is_not_rewritten(chapter, client, clock, session, admin_file):
+    token = login_token(client)
+    before = admin_file.read_text()
+    for _ in range(10):
+        clock.advance(1)
+        who_am_i(client, token)
+    assert admin_file.read_text() == before
+
+
+def test_login_and_logout_are_not_guarded(chapter, client):
+    expect_answer(client.get("logout"), (401, 401, "退出失败"), "logout keeps its own answer without a session")
+    assert envelope(client.login())[:2] == (200, 0)
+
+
+def test_the_back_office_page_is_served(chapter, client):
+    res = client.get("/admin/")
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    page = res.text
+    assert 'id="login-form"' in page and "/api/v1/be/" in page and "document.cookie" in page
+    assert "后台 / Back office" in page
