@@ -1,11 +1,14 @@
 """Slow checks that run in a process of their own while the rest of the suite runs.
 
-Executing the notebooks and running every README's session take a while, but
-the work happens in other processes (kernels, servers, curl). conftest.py
-starts this file as a script right after collection:
+Executing the notebooks, running every README's session and running the
+learner's check on some thirty projects take a while, but most of the work
+happens in other processes (kernels, servers, curl), and the checks can run
+beside the rest of the suite. conftest.py starts this file as a script right
+after collection:
 
     python tests/background.py notebooks FOLDER
     python tests/background.py readmes FOLDER
+    python tests/background.py checks FOLDER
 
 Each job writes its results into FOLDER; the fixtures `executed_notebooks` and
 `executed_readmes` wait for the process and read them. A separate process also
@@ -159,7 +162,14 @@ def run_readmes(folder: Path) -> None:
     (folder / "outcome.json").write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
 
 
-JOBS = {"notebooks": run_notebooks, "readmes": run_readmes}
+def run_checks(folder: Path) -> None:
+    """The learner's check on the articles' code as typed and on typical slips (check_runs.py)."""
+    import check_runs
+
+    check_runs.run_all(folder)
+
+
+JOBS = {"notebooks": run_notebooks, "readmes": run_readmes, "checks": run_checks}
 
 
 def start(job: str, folder: Path) -> subprocess.Popen:

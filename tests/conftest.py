@@ -91,7 +91,7 @@ def _runs_against_a_chosen_folder(item):
     return True
 
 
-BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes")
+BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -219,7 +219,7 @@ def pytest_collection_finish(session):
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    for job in ("notebooks", "readmes"):
+    for job in ("notebooks", "readmes", "checks"):
         if "executed_" + job in wanted:
             folder = Path(tempfile.mkdtemp(prefix="%s-" % job))
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
@@ -247,3 +247,16 @@ def executed_readmes():
     folder, _, runner = _background["readmes"]
     background.wait(runner, folder)
     return json.loads((folder / "outcome.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def executed_checks():
+    """The learner's check, run on each project of check_runs.py (see background.py):
+    {scenario: {"code", "out", "project", "project_changed", "root_changed"}}."""
+    import json
+
+    import background
+
+    folder, _, runner = _background["checks"]
+    background.wait(runner, folder)
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))

@@ -1,5 +1,8 @@
 """`python -m pytest tests --project FOLDER --step NN` on the code a learner types.
 
+The runs themselves happen in the background while the rest of the suite runs
+(check_runs.py, background.py); these tests read what each run printed.
+
 The articles' code as typed (as_typed.py rebuilds it from the chapters) must
 hear, for each break that today's Sanic forces on it, the cause, the exact fix
 and where in the code, once, under the step whose code holds it; with only
@@ -9,14 +12,12 @@ folder they name: a change in one copy fails that copy's run, while the
 repository's chapters pass.
 """
 import re
-import shlex
-import shutil
 
 import pytest
 
 import diagnose
-from as_typed import SLIPS, TRIES, as_typed, edit, with_slip
-from tutorial.chapters import CHAPTERS, ROOT, by_key
+from as_typed import SLIPS, TRIES
+from tutorial.chapters import CHAPTERS, ROOT
 
 pytestmark = pytest.mark.repository_only
 
@@ -33,23 +34,16 @@ def test_chapter_readme_gives_the_check_command_for_its_step(ch):
     assert readme_check_command(ch) == "python -m pytest tests --project ~/my-blog --step %s" % ch.tag
 
 
-def run_check(pytester, folder, step, *options):
-    """The README's check command for `step` on `folder`, started from the
-    repository's root as the README says. Returns (exit code, output) and asserts
-    that neither the project nor the repository's root gained a file: the code
-    under check runs in a temporary folder (the slip that writes session files
-    to the current folder proves it)."""
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    root_before = sorted(p.name for p in ROOT.iterdir())
-    args = shlex.split(readme_check_command(by_key(step)).replace("~/my-blog", shlex.quote(str(folder))))
-    assert args[:4] == ["python", "-m", "pytest", "tests"]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(ROOT)  # where the README says to run it
-        result = pytester.runpytest_inprocess(str(ROOT / "tests"), *args[4:], *options)
-    out = "\n".join(result.outlines + result.errlines)
-    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before, "the check changed the project"
-    assert sorted(p.name for p in ROOT.iterdir()) == root_before, "the check wrote into the repository"
-    return result.ret, out
+def checked(executed_checks, name):
+    """(exit code, output) of the check run on scenario `name` of check_runs.py,
+    started from the repository's root as the README says; neither the project
+    nor the repository's root gained a file (the code under check runs in a
+    temporary folder: the slip that writes session files "here" proves it)."""
+    run = executed_checks[name]
+    assert "error" not in run, run.get("error")
+    assert not run["project_changed"], "the check changed the project"
+    assert not run["root_changed"], "the check wrote into the repository"
+    return run["code"], run["out"]
 
 
 def section(out, step):
@@ -62,8 +56,8 @@ def section(out, step):
 
 # ---------------------------------------------------------------- the articles' code as typed
 
-def test_articles_step_05_as_typed_names_each_forced_break_once(pytester):
-    code, out = run_check(pytester, as_typed("05", pytester.path / "my-blog"), "05")
+def test_articles_step_05_as_typed_names_each_forced_break_once(executed_checks):
+    code, out = checked(executed_checks, "typed-05")
     assert code == 1
     assert len(out.splitlines()) <= 150, out
     step00, step04, step05 = section(out, "00"), section(out, "04"), section(out, "05")
@@ -85,16 +79,16 @@ def test_articles_step_05_as_typed_names_each_forced_break_once(pytester):
 
 
 @pytest.mark.parametrize("step", ["01", "02", "03", "04"])
-def test_articles_code_as_typed_fails_only_on_the_forced_breaks(pytester, step):
-    code, out = run_check(pytester, as_typed(step, pytester.path / "my-blog"), step)
+def test_articles_code_as_typed_fails_only_on_the_forced_breaks(executed_checks, step):
+    code, out = checked(executed_checks, "typed-" + step)
     assert code == 1
     problems = [line for line in out.splitlines() if line.startswith("  ✗ ")]
     assert problems and all(re.search(r"  →  (app = Sanic|res\.)", line) for line in problems), out
     assert "Sanic('webapp')" in problems[0]
 
 
-def test_articles_step_00_as_typed_fits_in_60_lines(pytester):
-    code, out = run_check(pytester, as_typed("00", pytester.path / "my-blog"), "00")
+def test_articles_step_00_as_typed_fits_in_60_lines(executed_checks):
+    code, out = checked(executed_checks, "typed-00")
     assert code == 1 and len(out.splitlines()) <= 60, out
     problems = [line for line in out.splitlines() if line.startswith("  ✗ ")]
     assert len(problems) == 1 and "  →  app = Sanic('webapp')" in problems[0], out
@@ -102,8 +96,8 @@ def test_articles_step_00_as_typed_fits_in_60_lines(pytester):
 
 
 @pytest.mark.parametrize("step", ["00", "01", "02", "03", "04", "05"])
-def test_articles_code_with_only_the_forced_fixes_passes(pytester, step):
-    code, out = run_check(pytester, as_typed(step, pytester.path / "my-blog", forced_fixes=True), step)
+def test_articles_code_with_only_the_forced_fixes_passes(executed_checks, step):
+    code, out = checked(executed_checks, "forced-" + step)
     assert code == 0, out
     assert "All passed: up to step %s" % step in out
     # the repository's own rules are notes, not failures
@@ -125,10 +119,8 @@ TRIED = {  # what each try's report says, step by step: a line that must start o
 
 
 @pytest.mark.parametrize("tried", TRIES)
-def test_what_a_learner_tries_next_is_diagnosed_too(pytester, tried):
-    folder = as_typed("05", pytester.path / "my-blog", forced_fixes=True, shell=False)
-    assert edit(folder, TRIES[tried]) == 2
-    code, out = run_check(pytester, folder, "05")
+def test_what_a_learner_tries_next_is_diagnosed_too(executed_checks, tried):
+    code, out = checked(executed_checks, "try-" + tried)
     assert code == 1 and len(out.splitlines()) <= 60, out
     for step, expected in TRIED[tried].items():
         problems = [line for line in section(out, step.strip()) if line.startswith("  ✗ ")]
@@ -136,9 +128,9 @@ def test_what_a_learner_tries_next_is_diagnosed_too(pytester, tried):
     assert re.search(r"说明 / Why: chapters/0[45]-\w+/README\.md#", out)
 
 
-def test_verbose_adds_every_test_and_the_tracebacks(pytester):
+def test_verbose_adds_every_test_and_the_tracebacks(executed_checks):
     """(The default output, without -v, is checked to be short by the tests above.)"""
-    code, out = run_check(pytester, with_slip("missing-import", pytester.path / "my-blog"), "01", "-v")
+    code, out = checked(executed_checks, "verbose")
     assert code == 1
     assert "core/tool.py:" in out and "NameError: name 'hashlib' is not defined" in out
     assert "      tests/test_tool.py::test_get_md5_of_text_is_md5_of_its_utf8" in out  # every test of a cause
@@ -163,9 +155,9 @@ FIRST_LINE = {
 
 
 @pytest.mark.parametrize("slip", SLIPS)
-def test_a_slip_is_named_in_the_first_line_of_its_step(pytester, slip):
+def test_a_slip_is_named_in_the_first_line_of_its_step(executed_checks, slip):
     step = "%02d" % SLIPS[slip][0]
-    code, out = run_check(pytester, with_slip(slip, pytester.path / "my-blog"), step)
+    code, out = checked(executed_checks, "slip-" + slip)
     assert code == 1
     lines = section(out, step)
     assert lines[0].startswith("✗"), out
@@ -174,23 +166,16 @@ def test_a_slip_is_named_in_the_first_line_of_its_step(pytester, slip):
     assert out.count("✗ 步骤") == 1 and len(out.splitlines()) <= 40, out
 
 
-def test_a_syntax_error_is_reported_once_and_stops_the_check(pytester):
-    folder = as_typed("03", pytester.path / "my-blog", forced_fixes=True)
-    path = folder / "core" / "session.py"
-    path.write_text(path.read_text(encoding="utf-8").replace("def clearToken(tokenStr):", "def clearToken(tokenStr)"),
-                    encoding="utf-8")
-    code, out = run_check(pytester, folder, "03")
+def test_a_syntax_error_is_reported_once_and_stops_the_check(executed_checks):
+    code, out = checked(executed_checks, "syntax-error")
     assert code == 1
     assert re.search(r"✗ core/session\.py:\d+  SyntaxError: expected ':'\n    def clearToken\(tokenStr\)\n +\^", out)
     assert out.count("SyntaxError") == 1 and "步骤 / Step" not in out and "ModuleNotFoundError" not in out
     assert "the check stops here" in out and len(out.splitlines()) <= 12, out
 
 
-def test_an_import_error_names_the_line_and_what_was_meant(pytester):
-    folder = as_typed("04", pytester.path / "my-blog", forced_fixes=True)
-    path = folder / "api" / "be.py"
-    path.write_text(path.read_text(encoding="utf-8").replace("from core.session", "from core.sesion"), encoding="utf-8")
-    code, out = run_check(pytester, folder, "04")
+def test_an_import_error_names_the_line_and_what_was_meant(executed_checks):
+    code, out = checked(executed_checks, "import-error")
     assert code == 1
     assert re.search(r"✗ api/be\.py:\d+  ModuleNotFoundError: No module named 'core\.sesion'", out)
     assert "是不是 / did you mean  core.session ?" in out and "步骤 / Step" not in out
@@ -198,38 +183,32 @@ def test_an_import_error_names_the_line_and_what_was_meant(pytester):
 
 # ---------------------------------------------------------------- the repository's own chapters
 
-def test_a_copy_of_chapter_02_passes_the_step_02_check(pytester):
-    code, out = run_check(pytester, copy_of("02", pytester.path / "my-blog"), "02")
+def test_a_copy_of_chapter_02_passes_the_step_02_check(executed_checks):
+    code, out = checked(executed_checks, "copy-02-at-02")
     assert code == 0, out
     assert "All passed: up to step 02" in out
 
 
-def test_a_copy_of_chapter_02_fails_the_step_03_check_naming_clear_token(pytester):
-    code, out = run_check(pytester, copy_of("02", pytester.path / "my-blog"), "03")
+def test_a_copy_of_chapter_02_fails_the_step_03_check_naming_clear_token(executed_checks):
+    code, out = checked(executed_checks, "copy-02-at-03")
     assert code == 1, out
     assert section(out, "02")[0].startswith("✓") and section(out, "03")[0].startswith("✗")
     assert section(out, "03")[1].startswith("  ✗ core/session.py has no clearToken, which step 03 adds")
 
 
-def test_missing_file_is_named(pytester):
-    folder = copy_of("01", pytester.path / "my-blog")
-    (folder / "core" / "session.py").unlink()
-    code, out = run_check(pytester, folder, "01")
+def test_missing_file_is_named(executed_checks):
+    code, out = checked(executed_checks, "copy-01-without-session")
     assert code == 1, out
     assert "core/session.py has no makeToken, which step 01 adds" in out or \
         "core/session.py: file core/session.py is missing (step 01 needs it)" in out
 
 
-def test_the_last_step_passes_and_says_first_that_it_is_beyond_the_articles(pytester):
+def test_the_last_step_passes_and_says_first_that_it_is_beyond_the_articles(executed_checks):
     last = CHAPTERS[-1]
-    code, out = run_check(pytester, copy_of(last.tag, pytester.path / "my-blog"), last.tag)
+    code, out = checked(executed_checks, "copy-last")
     assert code == 0, out
     assert out.splitlines()[0] == "第 %s 步是本仓库自己加的，超出了文章（文章写到第 05 步为止）。" % last.tag
     assert "All passed: up to step %s" % last.tag in out
-
-
-def copy_of(slug, dest):
-    return shutil.copytree(by_key(slug).path, dest, ignore=shutil.ignore_patterns("__pycache__"))
 
 
 # ---------------------------------------------------------------- the causes and their README sections
@@ -263,14 +242,11 @@ def as_shown(out, folder):
     return out.strip("\n")
 
 
-def test_top_readme_shows_a_real_report(pytester):
+def test_top_readme_shows_a_real_report(executed_checks):
     """The article's step 04 as typed, with the app name fixed: the cookie
     breaks, counted, in step 04 (not in step 00, whose login they are in)."""
     shown = EXAMPLE.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
-    folder = as_typed("04", pytester.path / "my-blog")
-    path = folder / "core" / "app.py"
-    path.write_text(path.read_text(encoding="utf-8").replace("Sanic(__name__)", "Sanic('webapp')"), encoding="utf-8")
-    code, out = run_check(pytester, folder, "04")
+    code, out = checked(executed_checks, "readme-example")
     assert code == 1
     assert section(out, "00")[0].startswith("✓"), "the login's cookie lines belong to step 04, not 00"
     step04 = "\n".join(section(out, "04"))
@@ -278,6 +254,7 @@ def test_top_readme_shows_a_real_report(pytester):
     assert re.search(r"and \d+ more tests fail for the same reason", step04)
     # each problem names its case: the request that showed it, as a curl line to paste
     assert "例子 / Case: curl -s -i http://127.0.0.1:8000/api/v1/be/login -X POST -d " in step04
+    folder = executed_checks["readme-example"]["project"]
     assert as_shown(out, folder) == shown, "README.md should show this report:\n" + as_shown(out, folder)
 
 
