@@ -133,7 +133,7 @@ def run_readme_session(readme: Path, app_folder: Path, workdir: Path) -> dict:
         "differences": result.differences,
         "actual": result.actual,
         "server_exit": result.server_exit,
-        "server_output": result.server_output[-3000:],
+        "server_output": result.server_output,  # whole: a bad stop must explain itself
         "probe_error": probe_error,
         "copied_differently": [n for n in APP_FILES if not filecmp.cmp(copy / n, app_folder / n, shallow=False)],
         "clone_entries": sorted(os.listdir(clone)),
@@ -163,8 +163,11 @@ JOBS = {"notebooks": run_notebooks, "readmes": run_readmes}
 
 
 def start(job: str, folder: Path) -> subprocess.Popen:
+    """Start a job; FOLDER/tmp is its temporary folder (and that of everything it starts)."""
     log = open(folder / "runner.log", "wb")
-    return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT),
+    tmp = str(folder / "tmp")
+    env = dict(os.environ, TMPDIR=tmp, TEMP=tmp, TMP=tmp)
+    return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT), env=env,
                             stdout=log, stderr=subprocess.STDOUT)
 
 

@@ -350,6 +350,8 @@ def measure(targets, paths, workers, seconds, rounds, gen_name, connections=CONN
         finally:
             for server in servers.values():
                 server.stop()
+        for server in servers.values():
+            server.check_stopped()  # a bad exit shows the server's whole output
     return {"generator": gen_name, "connections": connections, "workers": workers, "seconds": seconds,
             "rounds": rounds, "targets": [t.name for t in targets], "paths": list(paths), "runs": results,
             "syscalls": syscalls}
