@@ -218,15 +218,27 @@ _background = {}
 
 
 def pytest_collection_finish(session):
-    import tempfile
-
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     for job in ("notebooks", "readmes"):
         if "executed_" + job in wanted:
-            folder = Path(tempfile.mkdtemp(prefix="%s-" % job))
+            folder = _job_folder(session.config, job)
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
+
+
+def _job_folder(config, job):
+    """basetemp/<job>: a background job's results, and in its tmp/ everything
+    it creates through `tempfile` (its temporary folder); nothing outside basetemp."""
+    folder = config._tmp_path_factory.mktemp(job, numbered=False)
+    (folder / "tmp").mkdir()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def background_folders(executed_notebooks, executed_readmes):
+    """{job: its folder}, once both jobs have finished (test_clean_run.py)."""
+    return {job: folder for job, (folder, _, _) in _background.items()}
 
 
 @pytest.fixture(scope="session")
