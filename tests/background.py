@@ -163,11 +163,8 @@ JOBS = {"notebooks": run_notebooks, "readmes": run_readmes}
 
 
 def start(job: str, folder: Path) -> subprocess.Popen:
-    """Start a job; FOLDER/tmp is its temporary folder (and that of everything it starts)."""
     log = open(folder / "runner.log", "wb")
-    tmp = str(folder / "tmp")
-    env = dict(os.environ, TMPDIR=tmp, TEMP=tmp, TMP=tmp)
-    return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT), env=env,
+    return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT),
                             stdout=log, stderr=subprocess.STDOUT)
 
 

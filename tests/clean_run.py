@@ -3,9 +3,13 @@
 Loaded as a plugin by the conftest.py at the repository root.
 
 - The run's temporary folder (TMPDIR, TEMP, TMP: what `tempfile` uses, in this
-  process and every process it starts) is basetemp/tmp, inside pytest's own
-  basetemp. After a run that passed it must be empty, or the run fails, naming
-  what was left.
+  process and every process it starts) is a folder of its own, tt-XXXXXXXX in
+  the system's temporary folder, removed when the run ends. A run that passed
+  must have left it empty, or it fails, naming what was left. (Not inside
+  pytest's basetemp: that path is too long for the Unix sockets that
+  multiprocessing, so Sanic's worker manager, creates in the temporary folder,
+  108 bytes at most on Linux and 104 on macOS. pytest's basetemp itself is
+  made before the switch, in the system's temporary folder as always.)
 - Every process the run starts (servers, kernels, the background jobs, curl)
   carries the run's mark in its environment (TUTORIAL_TEST_RUNS; a run inside a
   run adds its own). When the run ends, whatever still carries the mark is
@@ -18,10 +22,13 @@ tests/test_clean_run.py proves both: a run interrupted in the middle leaves no
 process, and a run leaves nothing in the temporary folder but pytest's own.
 """
 import os
+import shutil
 import signal
 import sys
 import tempfile
+import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -34,8 +41,8 @@ _run = pytest.StashKey()
 
 def pytest_sessionstart(session):
     mark = uuid.uuid4().hex
-    tmp = session.config._tmp_path_factory.getbasetemp() / "tmp"
-    tmp.mkdir()
+    session.config._tmp_path_factory.getbasetemp()  # where pytest puts it, before TMPDIR changes
+    tmp = Path(tempfile.mkdtemp(prefix="tt-"))
     session.config.stash[_run] = (mark, tmp, {k: os.environ.get(k) for k in SAVED})
     os.environ[MARK] = ("%s %s" % (os.environ.get(MARK, ""), mark)).strip()
     os.environ.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
@@ -50,24 +57,32 @@ def _command_line(pid):
         return "(gone)"
 
 
-def stop_marked(mark, grace=10.0):
+def stop_marked(mark, grace=1.0, timeout=15.0):
     """Stop every process whose environment carries `mark` (not this one):
-    SIGTERM, then SIGKILL what is still there after `grace` seconds. Returns
+    SIGTERM, then SIGKILL what is still there after `grace` seconds (a Sanic
+    manager stopped while its workers start never stops by itself), and again
+    whatever a dying process started meanwhile, until none is left. Returns
     the command lines of the processes found."""
     from background import processes_with, wait_until_gone
 
-    found = [p for p in processes_with(mark) if p != os.getpid()]
-    lines = ["%d %s" % (pid, _command_line(pid)) for pid in found]
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+    lines, sig = {}, signal.SIGTERM
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in processes_with(mark) if p != os.getpid()]
+        if not found:
+            break
         for pid in found:
+            lines.setdefault(pid, "%d %s" % (pid, _command_line(pid)))
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        found = [p for p in wait_until_gone(mark, wait) if p != os.getpid()]
-        if not found:
-            break
-    return lines
+        if sig == signal.SIGTERM:
+            wait_until_gone(mark, grace)
+            sig = signal.SIGKILL
+        else:
+            time.sleep(0.1)
+    return list(lines.values())
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -80,6 +95,7 @@ def pytest_sessionfinish(session, exitstatus):
     tempfile.tempdir = None
     left = stop_marked(mark) if sys.platform.startswith("linux") else []  # /proc
     files = sorted(os.listdir(tmp))
+    shutil.rmtree(tmp, ignore_errors=True)
     if not left and not files:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -93,7 +109,8 @@ def pytest_sessionfinish(session, exitstatus):
         for line in left:
             say("  " + line[:300])
     if files and passed:
-        say("FAILED: the test run passed but left files in its temporary folder %s: %s" % (tmp, files), red=True)
+        say("FAILED: the test run passed but left files in its temporary folder (now removed): %s" % files,
+            red=True)
 
 
 # ----------------------------------------------------------------- in CI, no skips

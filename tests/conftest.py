@@ -228,17 +228,9 @@ def pytest_collection_finish(session):
 
 
 def _job_folder(config, job):
-    """basetemp/<job>: a background job's results, and in its tmp/ everything
-    it creates through `tempfile` (its temporary folder); nothing outside basetemp."""
-    folder = config._tmp_path_factory.mktemp(job, numbered=False)
-    (folder / "tmp").mkdir()
-    return folder
-
-
-@pytest.fixture(scope="session")
-def background_folders(executed_notebooks, executed_readmes):
-    """{job: its folder}, once both jobs have finished (test_clean_run.py)."""
-    return {job: folder for job, (folder, _, _) in _background.items()}
+    """basetemp/<job>, for a background job's results: inside pytest's basetemp,
+    not left in the system's temporary folder."""
+    return config._tmp_path_factory.mktemp(job, numbered=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,16 +1,20 @@
 """A test run leaves nothing behind: no file in the temporary folder but
 pytest's own basetemp, and no process, even when it is interrupted.
 
-tests/clean_run.py makes every run use basetemp/tmp as its temporary folder,
-fails a passing run that left anything in it or left a process running, and
-stops what an interrupted run left running. These tests check that it works."""
+tests/clean_run.py gives every run a temporary folder of its own and removes
+it at the end, fails a passing run that left anything in it or left a process
+running, and stops what an interrupted run left running. These tests check
+that it works."""
 import getpass
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -41,30 +45,43 @@ def only_pytests_own(tmp):
     return sorted(set(os.listdir(tmp)) - {"pytest-of-%s" % getpass.getuser()})
 
 
-def test_background_work_leaves_its_temporary_folder_empty(background_folders):
-    """The notebooks (their session folders, the benchmark's output) and the
-    README sessions clean up after themselves: each job ran with its own
-    temporary folder inside basetemp, and it is empty now."""
-    for job, folder in background_folders.items():
-        assert sorted(os.listdir(folder / "tmp")) == [], "the %s job left files behind" % job
+def serving(mark):
+    """Whether a run.py process carrying `mark` answers on its port."""
+    for pid in processes_with(mark):
+        command = _command_line(pid).split()
+        if any(c.endswith("run.py") for c in command) and "--port" in command:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", int(command[command.index("--port") + 1]))) == 0:
+                    return True
+    return False
+
+
+def test_nothing_is_left_in_the_runs_temporary_folder(executed_notebooks, executed_readmes):
+    """The notebooks (their session folders, the benchmark's output), the README
+    sessions and every test before this one used the run's own temporary
+    folder, and cleaned up after themselves: it is empty."""
+    tmp = Path(tempfile.gettempdir())
+    assert tmp.name.startswith("tt-"), "the run's temporary folder was not set (tests/clean_run.py): %s" % tmp
+    assert sorted(os.listdir(tmp)) == []
 
 
 @linux_only
-def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path):
-    """Ctrl-C a run (a child pytest with an empty temporary folder) while it
-    starts servers and the notebooks' kernels are starting: afterwards none of
-    its processes is left, and its temporary folder holds only pytest's basetemp."""
+def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factory):
+    """Ctrl-C a run (a child pytest with an empty temporary folder) while a
+    server of it serves and the README sessions run in the background: afterwards
+    none of its processes (servers, workers, the background job, curl) is left,
+    and its temporary folder holds only pytest's basetemp. (A killed notebook
+    kernel leaves no server either: test_notebooks.py.)"""
     mark = "INTERRUPTED_TEST_RUN=" + uuid.uuid4().hex
     key, value = mark.split("=")
-    child, tmp = pytest_in_a_child(tmp_path, "tests/test_server.py", "tests/test_notebooks.py",
+    # (a short path: the child's Unix sockets live below it)
+    child, tmp = pytest_in_a_child(tmp_path_factory.mktemp("i"), "tests/test_server.py", "tests/test_readmes.py",
                                    env={key: value})
     deadline = time.monotonic() + 60
-    while True:
-        running = [_command_line(p) for p in processes_with(mark)]
-        if any("run.py" in c for c in running) and any("ipykernel" in c for c in running):
-            break
+    while not (serving(mark) and any("background.py" in _command_line(p) for p in processes_with(mark))):
         assert child.poll() is None and time.monotonic() < deadline, (
-            "no server and kernel seen running:\n%s\n%s" % ("\n".join(running), child.output()))
+            "no server serving and no background job seen:\n%s\n%s"
+            % ("\n".join(_command_line(p) for p in processes_with(mark)), child.output()))
         time.sleep(0.05)
     os.kill(child.pid, signal.SIGINT)  # what Ctrl-C does to pytest
     try:
