@@ -28,13 +28,17 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 
 def pytest_in_a_child(tmp_path, *args, env=None):
-    """`python -m pytest ARGS` with its own empty temporary folder (TMPDIR)."""
+    """pytest ARGS in a process of its own, with its own empty temporary folder (TMPDIR)."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = dict(os.environ, TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp), **(env or {}))
     env.pop("PYTEST_ADDOPTS", None)
     log = open(tmp_path / "pytest.log", "w+b")
-    child = subprocess.Popen([sys.executable, "-m", "pytest", "-q", *args], cwd=str(ROOT), env=env,
+    # Ctrl-C works in the child even where it is ignored in this run (started as
+    # a background job of a script, say): a process inherits "ignore SIGINT".
+    code = ("import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.exit(pytest.main(sys.argv[1:]))")
+    child = subprocess.Popen([sys.executable, "-c", code, "-q", *args], cwd=str(ROOT), env=env,
                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     child.output = lambda: (log.seek(0), log.read().decode(errors="replace"))[1]
     return child, tmp
