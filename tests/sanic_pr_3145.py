@@ -2,6 +2,7 @@
 
     python tests/sanic_pr_3145.py sanic     # Sanic's own signal handler
     python tests/sanic_pr_3145.py run.py    # with final/run.py's workaround
+    python tests/sanic_pr_3145.py twice     # run.py's handler, two Ctrl-C in a row
 
 Sanic's WorkerManager reads the state it shares with its workers (a
 multiprocessing proxy dict) every 0.1 s in its monitor loop. Its SIGINT handler
@@ -13,7 +14,11 @@ while it is answering, so the handler always runs in the middle of the read.
 
 Prints one line: "broken: ..." when the loop's read went wrong, or "clean"
 (the read got its own answer, and the worker was stopped afterwards).
-Started by tests/test_server.py; Linux or macOS (fork).
+"twice": the first Ctrl-C only posts the stop message; the second kills, as
+Sanic's own second Ctrl-C does (a manager stuck waiting for workers that died
+while starting must still be stoppable): the process group is killed, this
+process with it, after printing "posted".
+Started by tests/test_server.py (in a process group of its own); Linux or macOS (fork).
 """
 import multiprocessing
 import os
@@ -48,8 +53,16 @@ def idle():
     time.sleep(30)
 
 
+def twice(manager, subscriber):
+    manager.shutdown_signal(signal.SIGINT, None)
+    if subscriber.poll(5) and subscriber.recv() == "__TERMINATE__" and next(manager.processes).is_alive():
+        print("posted", flush=True)
+    manager.shutdown_signal(signal.SIGINT, None)  # kills the process group
+    print("not killed")
+
+
 def main(which):
-    if which == "run.py":
+    if which in ("run.py", "twice"):
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "final"))
         import run  # noqa: F401  (installs its handler on WorkerManager)
         assert WorkerManager.shutdown_signal is not SANIC_HANDLER
@@ -60,6 +73,8 @@ def main(which):
         manager = WorkerManager(1, idle, {}, context, (publisher, subscriber), state)  # installs the handler
         manager.start()
         process = next(manager.processes)
+        if which == "twice":
+            return twice(manager, subscriber)
         state[process.name] = AnswersSlowly(state[process.name], state="ACKED")
         try:
             manager._sync_states()  # the monitor loop's read; SIGINT arrives during it

@@ -6,6 +6,7 @@ test_readmes.py. run.py is the same file in every chapter, test_layout.py.)
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -177,3 +178,15 @@ def test_sanic_pr_3145_workaround_is_still_needed(which):
             % (outcome, done.stderr))
     else:
         assert outcome == "clean", done.stdout + done.stderr
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_a_second_ctrl_c_kills_as_in_sanic(tmp_path):
+    """run.py's first Ctrl-C only asks Sanic's loop to stop; a second one kills,
+    as Sanic's own does: a manager stuck waiting for workers that died while
+    starting (Ctrl-C in the first second) can still be stopped."""
+    done = subprocess.run([sys.executable, str(Path(__file__).parent / "sanic_pr_3145.py"), "twice"],
+                          capture_output=True, text=True, timeout=60, cwd=str(ROOT), start_new_session=True,
+                          env=dict(os.environ, TMPDIR=str(tmp_path)))  # killed: it cannot remove its socket folder
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert done.stdout.startswith("posted\n") and "Shutdown interrupted. Killing." in done.stdout, done.stdout

@@ -34,8 +34,10 @@ SANIC_SHUTDOWN_SIGNAL = WorkerManager.shutdown_signal
 
 
 def sanic_pr_3145_shutdown_signal(manager, signum, frame):
-    if manager._shutting_down:  # 第二次 Ctrl-C：照 Sanic 原样强行结束 / a second Ctrl-C: Sanic's own (kills)
+    if getattr(manager, 'stop_asked', False):  # 第二次 Ctrl-C：像 Sanic 一样强行结束 / a second Ctrl-C kills, as in Sanic
+        manager._shutting_down = True
         return SANIC_SHUTDOWN_SIGNAL(manager, signum, frame)
+    manager.stop_asked = True
     manager.monitor_publisher.send('__TERMINATE__')
 
 
