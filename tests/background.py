@@ -107,7 +107,11 @@ def notebook_results(folder: Path) -> dict:
     for stem, result in outcome.items():
         key = "broken" if stem == "broken" else NOTEBOOKS / (stem + ".ipynb")
         if "error" in result:
-            found[key] = (NotebookError(result["error"], result["message"]), result["marker"])
+            message = result["message"]
+            if result["error"] != "CellExecutionError":  # not a cell: the kernels' own output may say why
+                message += "\n\nThe notebook job's output (its kernels' included):\n" + (
+                    folder / "runner.log").read_text(errors="replace")
+            found[key] = (NotebookError(result["error"], message), result["marker"])
         else:
             found[key] = (read(folder / ("%s.out.ipynb" % stem)), result["marker"])
     return found
