@@ -190,3 +190,14 @@ def test_a_second_ctrl_c_kills_as_in_sanic(tmp_path):
                           env=dict(os.environ, TMPDIR=str(tmp_path)))  # killed: it cannot remove its socket folder
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     assert done.stdout.startswith("posted\n") and "Shutdown interrupted. Killing." in done.stdout, done.stdout
+
+
+def test_reading_the_output_does_not_move_where_the_server_writes(tmp_path):
+    """ChapterServer.output() while the server writes (as wait_ready polls it):
+    every line arrives whole and in place."""
+    script = tmp_path / "talk.py"
+    script.write_text("import sys\nfor i in range(3000):\n    print('line %d' % i, flush=True)\n")
+    server = ChapterServer(ROOT / "final", script=script).launch()
+    while server.process.poll() is None:
+        server.output()
+    assert server.output().splitlines() == ["line %d" % i for i in range(3000)]

@@ -228,11 +228,21 @@ class ChapterServer:
                                % (shlex.join(self.command), code, self.output()))
 
     def output(self) -> str:
-        """Everything the server printed so far."""
+        """Everything the server printed so far.
+
+        The server writes through a copy of the same open file, which shares
+        its position: a seek here would move where the server writes next,
+        and a line the server writes meanwhile would land over the start of
+        the output. os.pread reads without moving it."""
         if not self._log:
             return ""
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")
+        if hasattr(os, "pread"):
+            fd = self._log.fileno()
+            data = os.pread(fd, os.fstat(fd).st_size, 0)
+        else:  # pragma: no cover - Windows
+            self._log.seek(0)
+            data = self._log.read()
+        return data.decode("utf-8", "replace")
 
     def __enter__(self):
         return self.start()
