@@ -20,5 +20,6 @@ def pytest_addoption(parser):
                     help="with --project: the chapter you have reached (00..06); runs the tests of "
                          "that step and of every step before it")
 
-# pytester runs the suite's own command inside the suite (tests/test_check_your_work.py).
-pytest_plugins = ["pytester"]
+# pytester runs the suite's own command inside the suite (tests/test_check_your_work.py);
+# clean_run (tests/clean_run.py) stops what a run left running and, in CI, fails skips.
+pytest_plugins = ["pytester", "clean_run"]

@@ -110,7 +110,11 @@ def notebook_results(folder: Path) -> dict:
     for stem, result in outcome.items():
         key = "broken" if stem == "broken" else NOTEBOOKS / (stem + ".ipynb")
         if "error" in result:
-            found[key] = (NotebookError(result["error"], result["message"]), result["marker"])
+            message = result["message"]
+            if result["error"] != "CellExecutionError":  # not a cell: the kernels' own output may say why
+                message += "\n\nThe notebook job's output (its kernels' included):\n" + (
+                    folder / "runner.log").read_text(errors="replace")
+            found[key] = (NotebookError(result["error"], message), result["marker"])
         else:
             found[key] = (read(folder / ("%s.out.ipynb" % stem)), result["marker"])
     return found
@@ -136,7 +140,7 @@ def run_readme_session(readme: Path, app_folder: Path, workdir: Path) -> dict:
         "differences": result.differences,
         "actual": result.actual,
         "server_exit": result.server_exit,
-        "server_output": result.server_output[-3000:],
+        "server_output": result.server_output,  # whole: a bad stop must explain itself
         "probe_error": probe_error,
         "copied_differently": [n for n in APP_FILES if not filecmp.cmp(copy / n, app_folder / n, shallow=False)],
         "clone_entries": sorted(os.listdir(clone)),

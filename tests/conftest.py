@@ -214,15 +214,19 @@ _background = {}
 
 
 def pytest_collection_finish(session):
-    import tempfile
-
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     for job in ("notebooks", "readmes", "checks"):
         if "executed_" + job in wanted:
-            folder = Path(tempfile.mkdtemp(prefix="%s-" % job))
+            folder = _job_folder(session.config, job)
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
+
+
+def _job_folder(config, job):
+    """basetemp/<job>, for a background job's results: inside pytest's basetemp,
+    not left in the system's temporary folder."""
+    return config._tmp_path_factory.mktemp(job, numbered=False)
 
 
 @pytest.fixture(scope="session")

@@ -50,12 +50,14 @@ def test_a_failing_cell_leaves_no_server_behind(executed_notebooks):
 
 
 @linux_only
-def test_a_killed_kernel_leaves_no_server_behind():
+def test_a_killed_kernel_leaves_no_server_behind(tmp_path):
     from jupyter_client.manager import start_new_kernel
 
     nb = read(NOTEBOOKS / "01-article-session.ipynb")
     setup = next(c.source for c in nb.cells if "server.start()" in c.source)
     marker, env = marker_env()
+    # (a killed kernel cannot remove its session folder: it goes to this test's folder)
+    env.update(TMPDIR=str(tmp_path), TEMP=str(tmp_path), TMP=str(tmp_path))
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(NOTEBOOKS), env={**os.environ, **env})
     try:
         reply = kc.execute_interactive(setup, timeout=60)

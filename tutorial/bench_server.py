@@ -79,4 +79,7 @@ if __name__ == '__main__':
     parser.add_argument('--port', type=int, default=8000)
     parser.add_argument('--workers', type=int, default=1)
     args = parser.parse_args()
+    why = run.cannot_listen(args.host, args.port)  # run.py's check: one line, no traceback
+    if why:
+        sys.exit('Cannot listen on %s:%s (%s)' % (args.host, args.port, why))
     run.app.run(host=args.host, port=args.port, workers=args.workers, single_process=args.workers == 1)

@@ -21,6 +21,7 @@ import copy
 import difflib
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,9 +59,25 @@ def execute(path: Path, timeout: int = 120, env: dict = None, cwd: Path = NOTEBO
     kernel_env = dict(base_env if base_env is not None else os.environ)
     kernel_env["PYTHONDONTWRITEBYTECODE"] = "1"  # imports write nothing into final/
     kernel_env.update(env or {})
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(cwd)}}).execute(env=kernel_env)
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:
+        NotebookClient(nb, config=_kernel_config(sockets), timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(cwd)}}).execute(env=kernel_env)
     return nb
+
+
+def _kernel_config(sockets: str):
+    """Where Unix sockets exist, the kernel talks over them (files in the folder
+    `sockets`), not over TCP ports: Jupyter picks five free ports, frees them
+    and lets the kernel bind them a moment later, and on a busy machine another
+    program can take one in between (the kernel then dies before replying to
+    kernel_info, jupyter_client issue 154)."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name != "nt":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
+    return config
 
 
 def _clean_output(output: dict) -> dict:

@@ -1,0 +1,126 @@
+"""A test run that leaves nothing behind and, in CI, skips nothing.
+
+Loaded as a plugin by the conftest.py at the repository root.
+
+- The run's temporary folder (TMPDIR, TEMP, TMP: what `tempfile` uses, in this
+  process and every process it starts) is a folder of its own, tt-XXXXXXXX in
+  the system's temporary folder, removed when the run ends. A run that passed
+  must have left it empty, or it fails, naming what was left. (Not inside
+  pytest's basetemp: that path is too long for the Unix sockets that
+  multiprocessing, so Sanic's worker manager, creates in the temporary folder,
+  108 bytes at most on Linux and 104 on macOS. pytest's basetemp itself is
+  made before the switch, in the system's temporary folder as always.)
+- Every process the run starts (servers, kernels, the background jobs, curl)
+  carries the run's mark in its environment (TUTORIAL_TEST_RUNS; a run inside a
+  run adds its own). When the run ends, whatever still carries the mark is
+  stopped: after Ctrl-C or `-x` that is expected and said in one line; after a
+  run that passed it is a defect, and the run fails, naming the processes.
+- With CI=true a skipped test is a failure, its reason shown: CI must run every
+  test (.ci/run installs what they need).
+
+tests/test_clean_run.py proves both: a run interrupted in the middle leaves no
+process, and a run leaves nothing in the temporary folder but pytest's own.
+"""
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+MARK = "TUTORIAL_TEST_RUNS"
+SAVED = (MARK, "TMPDIR", "TEMP", "TMP")
+_run = pytest.StashKey()
+
+
+# ----------------------------------------------------------------- no process left behind
+
+def pytest_sessionstart(session):
+    mark = uuid.uuid4().hex
+    session.config._tmp_path_factory.getbasetemp()  # where pytest puts it, before TMPDIR changes
+    tmp = Path(tempfile.mkdtemp(prefix="tt-"))
+    session.config.stash[_run] = (mark, tmp, {k: os.environ.get(k) for k in SAVED})
+    os.environ[MARK] = ("%s %s" % (os.environ.get(MARK, ""), mark)).strip()
+    os.environ.update(TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    tempfile.tempdir = None  # read them again
+
+
+def _command_line(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "(gone)"
+
+
+def stop_marked(mark, grace=1.0, timeout=15.0):
+    """Stop every process whose environment carries `mark` (not this one):
+    SIGTERM, then SIGKILL what is still there after `grace` seconds (a Sanic
+    manager stopped while its workers start never stops by itself), and again
+    whatever a dying process started meanwhile, until none is left. Returns
+    the command lines of the processes found."""
+    from background import processes_with, wait_until_gone
+
+    lines, sig = {}, signal.SIGTERM
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [p for p in processes_with(mark) if p != os.getpid()]
+        if not found:
+            break
+        for pid in found:
+            lines.setdefault(pid, "%d %s" % (pid, _command_line(pid)))
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        if sig == signal.SIGTERM:
+            wait_until_gone(mark, grace)
+            sig = signal.SIGKILL
+        else:
+            time.sleep(0.1)
+    return list(lines.values())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    mark, tmp, saved = session.config.stash[_run]
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    tempfile.tempdir = None
+    left = stop_marked(mark) if sys.platform.startswith("linux") else []  # /proc
+    files = sorted(os.listdir(tmp))
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not left and not files:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter else (lambda line, **markup: print(line))
+    passed = exitstatus == pytest.ExitCode.OK
+    if passed:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if left:
+        say("FAILED: the test run passed but left %d processes running (now stopped):" % len(left) if passed
+            else "stopped %d processes the interrupted or failed run had left running:" % len(left), red=passed)
+        for line in left:
+            say("  " + line[:300])
+    if files and passed:
+        say("FAILED: the test run passed but left files in its temporary folder (now removed): %s" % files,
+            red=True)
+
+
+# ----------------------------------------------------------------- in CI, no skips
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI", "").lower() != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    report.outcome = "failed"
+    report.longrepr = "skipped, and with CI=true a skip is a failure (CI must run every test): %s" % reason
