@@ -67,7 +67,7 @@ def broken_copy(folder):
     import nbformat
 
     nb = read(NOTEBOOKS / "01-article-session.ipynb")
-    start = next(i for i, c in enumerate(nb.cells) if "server.start()" in c.source)
+    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and "start(\"final\")" in c.source)
     nb.cells.insert(start + 1, nbformat.v4.new_code_cell("raise RuntimeError('a cell fails')"))
     path = folder / "broken.ipynb"
     nbformat.write(nb, str(path))

@@ -88,7 +88,8 @@ def run_one(name: str, folder: Path) -> dict:
     os.chdir(ROOT)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = pytest.main([str(ROOT / "tests"), "--project", str(project), "--step", step, *options])
+            code = pytest.main([str(ROOT / "tests"), "--project", str(project), "--step", step, *options,
+                                "--basetemp", str(folder / name / "basetemp")])  # (not the system's temp folder)
     finally:
         os.chdir(here)
     return {"code": int(code), "out": out.getvalue(), "project": str(project),

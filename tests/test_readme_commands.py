@@ -108,7 +108,7 @@ def test_every_windows_command_is_a_posix_command_of_the_readme(readme):
     posix = {l for b in re.findall(r"^```shell\n(.*?)^```", text, re.S | re.M) for l in b.strip("\n").split("\n")}
     windows = re.findall(r"`(\.venv\\Scripts\\[^`（]+)`", text) + [
         l for b in re.findall(r"^```bat\n(.*?)^```", text, re.S | re.M) for l in b.split("\n") if l.startswith(".venv")]
-    windows = [w for w in windows if w != ".venv\\Scripts\\activate"]  # checked below
+    windows = [w for w in windows if w not in (".venv\\Scripts\\activate", ".venv\\Scripts\\Activate.ps1")]  # below
     assert len(windows) >= (4 if readme == "README.md" else 1)
     for line in windows:
         back = line.replace(".venv\\Scripts\\", ".venv/bin/").replace("%USERPROFILE%\\", "~/").replace("\\", "/")
@@ -128,10 +128,12 @@ def test_readme_activation_commands_exist_in_a_virtual_environment():
     import os
 
     assert "`source .venv/bin/activate`" in README and "`.venv\\Scripts\\activate`" in README
+    assert "`.venv\\Scripts\\Activate.ps1`" in README  # PowerShell's, in "when something goes wrong"
     if sys.prefix == sys.base_prefix:
         pytest.skip("not running in a virtual environment")
     scripts = "Scripts" if os.name == "nt" else "bin"
     assert (Path(sys.prefix) / scripts / ("activate.bat" if os.name == "nt" else "activate")).is_file()
+    assert (Path(sys.prefix) / scripts / "Activate.ps1").is_file()  # venv makes it on every system
 
 
 def test_readme_what_is_where_lists_real_folders():

@@ -32,7 +32,7 @@ if __package__ in (None, ""):
 sys.modules.setdefault("rfc3987_syntax", None)
 
 from tutorial.chapters import ROOT  # noqa: E402
-from tutorial.transcript import mask  # noqa: E402
+from tutorial.transcript import PORT, README_PORT, mask  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 VOLATILE = "volatile-output"
@@ -80,17 +80,36 @@ def _kernel_config(sockets: str):
     return config
 
 
-def _clean_output(output: dict) -> dict:
+def _texts(output) -> list:
+    """The text of an output, as shown (stream text, text/plain, text/markdown...)."""
+    texts = [output["text"]] if "text" in output else []
+    texts += [output["data"][k] for k in TEXT_TYPES if k in output.get("data", {})]
+    return ["".join(t) if isinstance(t, list) else t for t in texts]
+
+
+def shown_ports(nb) -> dict:
+    """Each server's port as the notebook shows it: the first to appear is 8000,
+    the next 8001, and so on, so two servers never look like one."""
+    ports = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for text in _texts(output):
+                for found in PORT.finditer(text):
+                    ports.setdefault(int(found.group()), README_PORT + len(ports))
+    return ports
+
+
+def _clean_output(output: dict, ports: dict) -> dict:
     out = copy.deepcopy(dict(output))
     out.pop("execution_count", None)
     if "text" in out:
-        out["text"] = mask("".join(out["text"]) if isinstance(out["text"], list) else out["text"])
+        out["text"] = mask("".join(out["text"]) if isinstance(out["text"], list) else out["text"], ports)
     if "data" in out:
         data = dict(out["data"])
         for key in TEXT_TYPES:
             if key in data:
                 value = data[key]
-                data[key] = mask("".join(value) if isinstance(value, list) else value)
+                data[key] = mask("".join(value) if isinstance(value, list) else value, ports)
         out["data"] = data
     out.setdefault("metadata", {}) if out.get("output_type") in ("display_data", "execute_result") else None
     return out
@@ -101,6 +120,7 @@ def normalise(nb):
     import nbformat
 
     nb = copy.deepcopy(nb)
+    ports = shown_ports(nb)
     count = 0
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
@@ -108,7 +128,7 @@ def normalise(nb):
             continue
         count += 1
         cell.execution_count = count
-        cell.outputs = [nbformat.from_dict(_clean_output(o)) for o in cell.outputs
+        cell.outputs = [nbformat.from_dict(_clean_output(o, ports)) for o in cell.outputs
                         if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
         for o in cell.outputs:
             if o.get("output_type") == "execute_result":

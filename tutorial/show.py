@@ -1,21 +1,21 @@
-"""Show an HTTP exchange the way the article does with curl and jq.
+"""Show an HTTP exchange as curl shows it, so a reader can paste the line and see the same.
 
     r = httpx.get(url("logout"))
     show(r)
 
-prints the curl command that sends the same request (paste it into a
-terminal), then the answer: HTTP status, Set-Cookie if any, and the JSON body
-indented with Chinese readable, as `| jq` shows it.
+prints the curl command that sends the same request, then exactly what that
+command prints: `curl -s -i` shows the status line, the headers as the server
+sent them, a blank line and the body as it came (compact JSON, Chinese as it
+is). With `headers=False` the command is `curl -s` and only the body is shown.
 """
 from __future__ import annotations
 
-import json
 import shlex
 
 
-def as_curl(request) -> str:
+def as_curl(request, headers: bool = True) -> str:
     """The curl line for an httpx request: method, URL, Cookie header, body."""
-    parts = ["curl", "-s", "-i", str(request.url)]
+    parts = ["curl", "-s"] + (["-i"] if headers else []) + [str(request.url)]
     if request.method != "GET":
         parts += ["-X", request.method]
     cookie = request.headers.get("cookie")
@@ -27,16 +27,16 @@ def as_curl(request) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def answer(response) -> str:
-    lines = ["HTTP %d" % response.status_code]
-    lines += ["Set-Cookie: " + c for c in response.headers.get_list("set-cookie")]
-    try:
-        lines.append(json.dumps(response.json(), ensure_ascii=False, indent=2))
-    except ValueError:
-        lines.append(response.text)
-    return "\n".join(lines)
+def answer(response, headers: bool = True) -> str:
+    """What `curl -s -i` (or, without headers, `curl -s`) prints for this response."""
+    body = response.content.decode("utf-8", "replace")
+    if not headers:
+        return body
+    lines = ["%s %d %s" % (response.http_version, response.status_code, response.reason_phrase)]
+    lines += ["%s: %s" % (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+    return "\n".join(lines) + "\n\n" + body
 
 
-def show(response) -> None:
-    print("$ " + as_curl(response.request))
-    print(answer(response))
+def show(response, headers: bool = True) -> None:
+    print("$ " + as_curl(response.request, headers))
+    print(answer(response, headers))

@@ -48,8 +48,16 @@ _MASKS = (
 )
 
 
-def mask(text: str) -> str:
-    for pattern, replacement in _MASKS:
+PORT = re.compile(r"(?<=127\.0\.0\.1:)\d+|(?<=--port )\d+")
+
+
+def mask(text: str, ports: dict = None) -> str:
+    """`ports`: {real port: port to show}, for several servers (the notebooks
+    show theirs as 8000, 8001, ... in the order they appear); without it every
+    port shows as 8000."""
+    if ports is not None:
+        text = PORT.sub(lambda m: str(ports.get(int(m.group()), README_PORT)), text)
+    for pattern, replacement in _MASKS if ports is None else _MASKS[:-2]:
         text = pattern.sub(replacement, text)
     return text
 
