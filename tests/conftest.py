@@ -264,3 +264,15 @@ def executed_checks():
     folder, _, runner = _background["checks"]
     background.wait(runner, folder)
     return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run (tutorial/browser.py), shared by
+    the browser tests; skipped, saying what to install, where there is none."""
+    from tutorial import browser
+
+    if browser.missing():
+        pytest.skip("the browser tests " + browser.missing())
+    with browser.chromium(width=1366, height=900) as driver:
+        yield driver

@@ -11,12 +11,10 @@ from tutorial.server import ChapterServer
 pytestmark = [pytest.mark.since(7), pytest.mark.repository_only]
 
 
-@pytest.fixture(scope="module")
-def window():
-    if browser.missing():
-        pytest.skip("the browser test " + browser.missing())
-    with browser.chromium(width=1280, height=900) as driver:
-        yield driver
+@pytest.fixture
+def window(chromium):
+    browser.resize(chromium, 1280, 900)
+    return chromium
 
 
 def wait_for(driver, condition, what, seconds=10):

@@ -32,12 +32,10 @@ def pages(tmp_path_factory):
     return made
 
 
-@pytest.fixture(scope="module")
-def window():
-    if browser.missing():
-        pytest.skip("the browser test " + browser.missing())
-    with browser.chromium(width=1366, height=900) as driver:
-        yield driver
+@pytest.fixture
+def window(chromium):
+    browser.resize(chromium, 1366, 900)
+    return chromium
 
 
 MEASURE = """
