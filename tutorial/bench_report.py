@@ -43,6 +43,9 @@ def report(result: dict) -> str:
     lines.append("Load generator: %s%s, %d connections, %s worker(s), %s s per run, %d round(s), targets alternating"
                  % (gen, "" if gen == "wrk" else " (wrk is not installed: the Python generator is used instead)",
                     result["connections"], result["workers"], result["seconds"], result["rounds"]))
+    if result.get("redis"):
+        lines.append("Redis: %s, started by the benchmark on this machine, for the final (redis...) targets; "
+                     "a target with N workers gets 4 connections per worker (1 per worker for login and cycle)" % result["redis"])
     lines.append("")
     lines.append("%-16s %-7s %10s %10s %10s %9s %8s %9s %9s" % ("target", "path", "req/s", "p50 ms", "p99 ms",
                                                                "vs no-io", "failed", "gen CPU", "srv CPU"))
@@ -203,6 +206,10 @@ def readme_section(result: dict, image: str) -> str:
         "%s · %s%s · load generator: %s, %d connections, %d worker(s), %s s × %d rounds" % (
             result["date"], machine_line(result), " · " + load_line(result) if load_line(result) else "",
             result["generator"], result["connections"], result["workers"], result["seconds"], result["rounds"]),
+        *(["", "Redis: %s, started by the benchmark on this machine; a target with N workers gets 4 connections per "
+            "worker (1 per worker for login and cycle). / 基准测试自己在本机启动的 Redis；N 个工作进程的目标用 4×N 个连接（登录用 N 个）。"
+            % result["redis"]]
+          if result.get("redis") else []),
         "", "`%s`" % result["command"], "", *rows, "", *goals, "",
         "final's login: one PBKDF2 password check, %.0f ms. / 每次登录一次密码哈希。" % result["hash_ms"]
         if "hash_ms" in result else "",
