@@ -12,6 +12,8 @@ The SESSION_STORE setting itself is checked without a server, at the end.
 import asyncio
 import hashlib
 import inspect
+import signal
+import time
 
 import pytest
 
@@ -157,8 +159,6 @@ def test_keys_and_values_are_the_readmes(chapter, client, clock, config, redis_k
 def test_a_session_key_expires_by_itself(chapter, session, redis_keys, monkeypatch):
     """No sweep: the key's time to live ends it. (Its lifetime is made 0 s here,
     so the key lives 1 s, the extra second.)"""
-    import time
-
     monkeypatch.setattr(loaded(chapter).module("core.redis_store"), "SESSION_TTL", 0)
     token = session.makeToken("admin", "manage")
     assert 0 < redis_keys.pttl(ADMIN_KEY) <= 1000
@@ -240,6 +240,26 @@ def test_redis_down_is_a_503_with_one_log_line_until_it_is_back(chapter, client,
     assert envelope(client.get("session", cookie=token)) == (401, 401, "没有权限"), "back, without a restart"
     token = login_token(client)
     assert envelope(client.get("session", cookie=token))[:2] == (200, 0)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="SIGSTOP pauses a process on POSIX systems only")
+def test_a_redis_that_does_not_answer_is_a_503_without_a_hang(chapter, client, empty_redis, caplog, monkeypatch):
+    """Redis paused (SIGSTOP): it takes connections but answers nothing. The
+    request gives up after the store's timeout (1 s; 0.2 s here), and works
+    again as soon as Redis answers (SIGCONT)."""
+    monkeypatch.setattr(loaded(chapter).module("core.redis_store"), "TIMEOUT", 0.2)
+    token = login_token(client)
+    empty_redis.process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        res = client.get("session", cookie=token)
+        waited = time.monotonic() - started
+    finally:
+        empty_redis.process.send_signal(signal.SIGCONT)
+    assert envelope(res) == STORE_DOWN and waited < 5, waited
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == ["GET /api/v1/be/session failed: session store unavailable: no answer within 0.2 s"]
+    assert envelope(client.get("session", cookie=token))[:2] == (200, 0), "answered again, without a restart"
 
 
 # ---------------------------------------------------------------- the SESSION_STORE setting (no server needed)
