@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
 import os
+import re
+from urllib.parse import urlsplit
 
 # 接口前缀：后台接口都以 PREFIX['be'] 开头，前台接口以 PREFIX['fe'] 开头。
 # URL prefixes: back-office endpoints start with PREFIX['be'], front-end ones with PREFIX['fe'].
@@ -17,6 +19,35 @@ PREFIX = {
 # start the app. The SESSION_DIR environment variable moves them elsewhere (the
 # tests and notebooks use it so they never write into the repository).
 SESSION_DIR = os.environ.get('SESSION_DIR') or os.path.join(os.path.dirname(os.path.abspath(__file__)), 'temp')
+
+
+# 会话存放的地方（环境变量 SESSION_STORE）：
+#   file（默认）：上面的会话文件夹，什么都不用装；
+#   Redis 的地址，例如 redis://127.0.0.1:6379/0（主机:端口/库号；rediss:// 是加密连接，unix:///路径 是本机套接字）。
+# 几台机器（几个应用实例）要认得同一个会话，就让它们连同一个 Redis。地址写错了，应用启动时说一行就退出。
+# Where sessions are kept (the SESSION_STORE environment variable):
+#   file (the default): the session folder above; nothing to install;
+#   a Redis URL such as redis://127.0.0.1:6379/0 (host:port/database; rediss:// for TLS, unix:///path for a local socket).
+# For several machines (app instances) to know the same sessions, point them at the same Redis.
+# A malformed value stops the app at start-up with one line saying so.
+def checkedStore(value):
+    if value == 'file':
+        return value
+    url = urlsplit(value)
+    try:
+        url.port  # a port that is not a number raises ValueError
+        fine = (url.scheme in ('redis', 'rediss') and bool(url.hostname) and bool(re.fullmatch(r'/?\d*', url.path))
+                or url.scheme == 'unix' and bool(url.path))
+    except ValueError:
+        fine = False
+    if not fine:
+        raise SystemExit('SESSION_STORE 设置错误：%r 既不是 file，也不是 redis://主机:端口/库号 这样的地址。'
+                         ' / SESSION_STORE is wrong: %r is neither file nor a Redis URL such as '
+                         'redis://localhost:6379/0.' % (value, value))
+    return value
+
+
+SESSION_STORE = checkedStore(os.environ.get('SESSION_STORE') or 'file')
 
 # 管理员账号。密码不写明文，只存它加盐的慢哈希 pbkdf2_sha256$迭代次数$盐$哈希，
 # 默认仍是 admin / 123456。换密码：在本文件夹运行 python -m core.tool 新密码，
@@ -57,9 +88,11 @@ LOGIN_FREE_FAILURES = 5
 LOGIN_MAX_WAIT = 60
 LOGIN_FORGET = 900
 
-# 会话有效期（秒），以及多久清理一次过期的会话文件（每个工作进程在后台线程里做，不占用请求）。
+# 会话有效期（秒），以及多久清理一次过期的会话文件（每个工作进程在后台线程里做，不占用请求；
+# 用 Redis 时不用清理：过期的键 Redis 自己会删）。
 # How long a session lasts (seconds), and how often expired session files are
-# swept away (by each worker, in a background thread, never during a request).
+# swept away (by each worker, in a background thread, never during a request;
+# not with Redis, which deletes expired keys itself).
 SESSION_TTL = 3600
 SWEEP_EVERY = int(os.environ.get('SESSION_SWEEP_EVERY') or 300)
 

@@ -17,7 +17,7 @@ from sanic import Sanic  # noqa: E402
 Sanic.test_mode = True
 
 from learner import LearnerReport, learner_target  # noqa: E402
-from support import AppClient, Target, loaded, repository_targets  # noqa: E402
+from support import AppClient, SyncView, Target, loaded, repository_targets  # noqa: E402
 from tutorial.chapters import by_key  # noqa: E402
 from tutorial.loader import module_origin  # noqa: E402
 
@@ -141,10 +141,11 @@ def session_dir(tmp_path):
 
 @pytest.fixture
 def session(chapter, session_dir, monkeypatch):
-    """The chapter's core/session.py, writing its session files into `session_dir`."""
+    """The chapter's core/session.py, writing its session files into `session_dir`;
+    its async functions (chapter 08 on) called like plain ones (support.SyncView)."""
     module = assert_from(loaded(chapter).module("core.session"), chapter)
     monkeypatch.setattr(module, "TEMPPATH", os.path.join(str(session_dir), ""))
-    return module
+    return SyncView(module)
 
 
 @pytest.fixture
@@ -276,3 +277,30 @@ def chromium():
         pytest.skip("the browser tests " + browser.missing())
     with browser.chromium(width=1366, height=900) as driver:
         yield driver
+
+# ----------------------------------------------------------------- a Redis server (chapter 08 on)
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One throwaway redis-server (or valkey-server) for the whole run, on a free
+    port, saving nothing (tutorial/redis_server.py). Where there is none, the
+    tests that need it skip, saying how to install it."""
+    from tutorial.redis_server import INSTALL, RedisServer, find_binary
+
+    if find_binary() is None:
+        pytest.skip("This test " + INSTALL)
+    server = RedisServer().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def empty_redis(redis_server):
+    """The run's Redis server, running (a test may have stopped it) and empty."""
+    import redis
+
+    if redis_server.process.poll() is not None:
+        redis_server.start()
+    with redis.Redis(port=redis_server.port) as client:
+        client.flushall()
+    return redis_server

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +52,19 @@ class AppClient:
     _lifespans = {}  # id(app) -> the app's lifespan task, once started
 
     def __init__(self, app, keep_cookies=False):
-        if AppClient._loop is None:
-            AppClient._loop = asyncio.new_event_loop()
+        AppClient.event_loop()
         self.app = app
         self.keep_cookies = keep_cookies
         self.sent = []  # every request, for the learner's report: which case failed
         self._client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                          base_url="http://127.0.0.1:8000")
+
+    @classmethod
+    def event_loop(cls):
+        """The one event loop the apps (and the session functions the tests call) live in."""
+        if cls._loop is None:
+            cls._loop = asyncio.new_event_loop()
+        return cls._loop
 
     def _run(self, coroutine):
         return AppClient._loop.run_until_complete(coroutine)
@@ -109,6 +117,75 @@ class AppClient:
 
     def login(self, account="admin", password="123456") -> httpx.Response:
         return self.post("login", json={"account": account, "password": password})
+
+
+def run_now(coroutine):
+    """Run a coroutine to its end and return its result: in the apps' event loop,
+    or, when called from inside that loop (an audit hook in the middle of a file
+    operation of the app's, tutorial/second_pass.py), step by step right here,
+    which works as long as it has nothing to wait for (the file store)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return AppClient.event_loop().run_until_complete(coroutine)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    coroutine.close()
+    raise RuntimeError("%s waited for I/O while called from inside the event loop" % coroutine.__qualname__)
+
+
+class SyncView:
+    """A chapter's module, seen by test code that calls its functions without
+    `await`: from chapter 08 on the session functions are async. Reading an
+    async function gives a plain function that runs it to its end (run_now);
+    everything else, and every attribute written (monkeypatch), is the
+    module's own. The module itself is `view.module`."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module):
+        object.__setattr__(self, "module", module)
+
+    def __getattr__(self, name):
+        value = getattr(self.module, name)
+        if not inspect.iscoroutinefunction(value):
+            return value
+
+        @functools.wraps(value)
+        def synchronous(*args, **kwargs):
+            return run_now(value(*args, **kwargs))
+
+        synchronous.asynchronous = value
+        return synchronous
+
+    @property
+    def __dict__(self):  # what monkeypatch reads, to put back later, is the module's own
+        return self.module.__dict__
+
+    def __setattr__(self, name, value):
+        # (monkeypatch puts back what it read: the module's own async function, not the plain one)
+        setattr(self.module, name, getattr(value, "asynchronous", value))
+
+    def __delattr__(self, name):
+        delattr(self.module, name)
+
+
+def recording(view, name, calls: list):
+    """A stand-in for the module's function `name` that records each call's
+    arguments in `calls`, then calls the real one; async when the real one is,
+    so the app's `await` still works."""
+    real = getattr(view.module, name)
+    if inspect.iscoroutinefunction(real):
+        async def stand_in(*args, **kwargs):
+            calls.append(args)
+            return await real(*args, **kwargs)
+    else:
+        def stand_in(*args, **kwargs):
+            calls.append(args)
+            return real(*args, **kwargs)
+    return stand_in
 
 
 def set_cookies(response) -> list:

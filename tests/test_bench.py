@@ -143,3 +143,22 @@ def test_readme_command_is_the_benchmarks():
     assert line == ".venv/bin/python -m tutorial.bench"
     result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
     assert result["command"] == "python -m tutorial.bench", "the committed result came from the README's command"
+
+
+def test_the_redis_rows_are_measured(monkeypatch):
+    """final with its sessions in a Redis server the benchmark starts itself
+    (SESSION_STORE=redis://...), on the guarded path too; the notebook's tiny
+    run leaves Redis out (--redis-workers with no number)."""
+    from tutorial.bench_experiments import Target
+    from tutorial.lab import fast_hash_env
+    from tutorial.redis_server import INSTALL, find_binary
+
+    if find_binary() is None:
+        pytest.skip("This test " + INSTALL)
+    for name, value in fast_hash_env().items():  # the one login the guarded path needs, without the slow hash
+        monkeypatch.setenv(name, value)
+    result = bench.measure([Target("final", "redis")], ["no-io", "session"], 1, 0.2, 1, "python", log=lambda *a: None)
+    runs = result["runs"]["final (redis)"]
+    assert [(p, len(r), r[0]["failed"]) for p, r in runs.items()] == [("no-io", 1, 0), ("session", 1, 0)]
+    assert runs["session"][0]["requests"] > 0
+    assert result["redis"].startswith(("redis-server ", "valkey-server "))

@@ -4,7 +4,7 @@ SESSION_REFRESH seconds. Time is the `clock` fixture's, so two hours pass in
 no time at all."""
 import pytest
 
-from support import envelope, expect_answer, login_token, set_cookies
+from support import envelope, expect_answer, login_token, recording, set_cookies
 from test_logout import MALFORMED
 
 pytestmark = pytest.mark.since(7)
@@ -80,8 +80,7 @@ def test_requests_within_the_refresh_interval_write_the_session_once(chapter, cl
                                                                     monkeypatch):
     token = login_token(client)
     writes = []
-    real = session.makeToken
-    monkeypatch.setattr(session, "makeToken", lambda *a, **k: writes.append(a) or real(*a, **k))
+    monkeypatch.setattr(session, "makeToken", recording(session, "makeToken", writes))
     clock.advance(config.SESSION_REFRESH)  # due now: the first request refreshes, the next 19 need not
     for _ in range(20):
         assert envelope(who_am_i(client, token))[:2] == (200, 0)

@@ -655,7 +655,7 @@ def test_same_site_and_plain_logout_still_work(chapter, client, admin_file, head
 # ---------------------------------------------------------------- the README's table of answers
 
 @pytest.mark.repository_only
-def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config, admin_file):
+def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config, admin_file, monkeypatch):
     """Every row of the chapter README's "The API" table, produced for real."""
     import json
 
@@ -686,6 +686,16 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
     def session_with_login():
         return client.get("session", cookie=envelope(client.login())[2])
 
+    def store_unreachable():  # (chapter 08 on) a Redis store where no Redis listens
+        from conftest import loaded
+        from tutorial.server import free_port
+
+        token = envelope(client.login())[2]
+        module = loaded(chapter).module("core.session")
+        with monkeypatch.context() as m:
+            m.setattr(module, "STORE", module.makeStore("redis://127.0.0.1:%d/0" % free_port()))
+            return client.get("session", cookie=token)
+
     scenarios = {
         "bad parameters": lambda: client.post("login", content=b"{}"),
         "wrong account or password": lambda: client.login("admin", "wrong"),
@@ -700,6 +710,7 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
         "wrong method": lambda: client.request("DELETE", "login"),
         "request too large": None,  # Sanic's own server enforces it, not ASGI: see the real-server test
         "the server failed": broken,
+        **({"the session store (Redis) is unreachable": store_unreachable} if chapter.number >= 8 else {}),
     }
     assert [row[1].split(" / ")[1] for row in rows] == list(scenarios)
     for request, when, http, body in rows:

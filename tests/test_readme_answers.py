@@ -75,6 +75,15 @@ def answers_of(chapter, client, broken_folder=None) -> set:
     if chapter.number >= 6 and broken_folder:  # a fault of the server's own: the envelope's 500
         with broken_folder():
             seen.add(envelope(client.login()))
+    if chapter.number >= 8:  # the session store (Redis) unreachable: a Redis store where no Redis listens
+        from tutorial.server import free_port
+
+        module = loaded(chapter).module("core.session")
+        real, module.STORE = module.STORE, module.makeStore("redis://127.0.0.1:%d/0" % free_port())
+        try:
+            seen.add(envelope(client.get("session", cookie="admin|manage|" + "0" * 32)))
+        finally:
+            module.STORE = real
     if chapter.number >= 6:  # wrong passwords until the login is throttled
         for _ in range(10):
             seen.add(envelope(client.post("login", content=b'{"account":"admin","password":"000000"}')))

@@ -54,3 +54,17 @@ def test_step_07_guard_and_who_am_i(chapter):
     assert_defines(chapter, 7, "config", "SESSION_REFRESH")
     assert_defines(chapter, 7, "core.session", "openSession")
     assert_defines(chapter, 7, "api.be", "needSession", "whoAmI")
+
+
+@pytest.mark.since(8)
+def test_step_08_two_stores_behind_async_session_functions(chapter):
+    import inspect
+
+    assert_defines(chapter, 8, "config", "SESSION_STORE")
+    assert_defines(chapter, 8, "core.session", "STORE", "makeStore", "FileStore")
+    assert_defines(chapter, 8, "core.redis_store", "RedisStore", "StoreUnavailable")
+    session = loaded(chapter).module("core.session")
+    for name in ("makeToken", "checkToken", "clearToken", "updataToken", "openSession", "holdLogin", "loginSucceeded"):
+        assert inspect.iscoroutinefunction(getattr(session, name)), (
+            "core/session.py: %s is not async; step 08 makes the session functions async (Redis is network I/O)" % name)
+    assert isinstance(session.makeStore("file"), session.FileStore), "SESSION_STORE=file is the session folder"

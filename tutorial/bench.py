@@ -1,6 +1,6 @@
 """What a file-based session costs per request, measured on this machine.
 
-    python -m tutorial.bench                      # 05 and final, file and memory stores; writes bench/
+    python -m tutorial.bench                      # 05 and final, file, memory and Redis stores; writes bench/
     python -m tutorial.bench --duration 2 --rounds 1 --pressure-seconds 1 --sweep-files 5000 --out /tmp/b --no-readme
 
 For every target (a chapter with a session store) and every path, the load
@@ -15,6 +15,14 @@ Paths:
   session GET /session with a valid session (chapter 07 on): the guarded request; a refresh at most once a minute
   login   POST login: writes a session
   cycle   login, then logout with the token it got: writes, reads, deletes
+
+Targets: 05 and final as they are (file store), 05 with its sessions in
+process memory (tutorial/bench_server.py), and final with SESSION_STORE set to
+a Redis server the benchmark starts (tutorial/redis_server.py), side by side
+with final's file store, on 1 and on 4 workers (--redis-workers; 4 connections
+per worker, and 1 per worker for logins, lest more logins of one account at once
+than its 5 free failures be throttled; skipped, with a note, where redis-server
+is not installed).
 
 Besides: a cheap request's latency on one worker while 4 clients log in
 without a pause, on final/ and on final/ before the fix (its password hash on
@@ -40,6 +48,7 @@ import platform
 import re
 import sys
 import tempfile
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
@@ -53,6 +62,7 @@ from tutorial.bench_load import (CONNECTIONS, PATHS, Run, _drain, _login_once, _
 from tutorial.bench_report import END, README, START, plot, readme_section, report, update_readme  # noqa: E402
 from tutorial.bench_stats import summarise, summarise_probes, verdicts  # noqa: E402
 from tutorial.chapters import ROOT  # noqa: E402
+from tutorial.redis_server import INSTALL, RedisServer, find_binary  # noqa: E402
 
 # The names other code uses from here; they live in the modules above.
 __all__ = ["main", "measure", "machine", "Target", "Run", "run_python", "run_wrk", "START", "END",
@@ -84,12 +94,13 @@ def measure(targets, paths, workers, seconds, rounds, gen_name, connections=CONN
     gen_name, load = generator(gen_name)
     results = {t.name: {p: [] for p in paths} for t in targets}
     syscalls = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    on_redis = any(t.store == "redis" for t in targets)
+    with tempfile.TemporaryDirectory() as tmp, (RedisServer() if on_redis else nullcontext()) as redis:
         servers = {}
         try:
             for t in targets:
                 folder = Path(tmp) / re.sub(r"\W+", "-", t.name)
-                servers[t.name] = t.server(workers, folder).launch()
+                servers[t.name] = t.server(workers, folder, redis.url if on_redis else None).launch()
             for server in servers.values():
                 server.wait_ready(60)
             for r in range(rounds):
@@ -99,21 +110,25 @@ def measure(targets, paths, workers, seconds, rounds, gen_name, connections=CONN
                             continue  # no guarded request before chapter 07
                         server = servers[t.name]
                         token = _login_once(server.base) if path in ("check", "session") else None
-                        run = load(server.base, path, seconds, connections, _server_pids(server), token=token)
+                        # 4 connections per worker; logins one per worker: more logins of one account at once
+                        # than its 5 free failures would be throttled (each counts as a failure until it succeeds)
+                        n = (1 if path in ("login", "cycle") else CONNECTIONS) * t.workers if t.workers else connections
+                        run = load(server.base, path, seconds, n, _server_pids(server), token=token)
                         _drain(server.base)
                         results[t.name][path].append(asdict(run) | {"rps": run.rps})
                         log("round %d  %-7s %-16s %8.0f req/s  p50 %7.2f ms  p99 %8.2f ms  failed %d"
                             % (r + 1, path, t.name, run.rps, run.p50_ms, run.p99_ms, run.failed))
             if traced:
                 for t in targets:
-                    if t.store == "file":
+                    if t.store == "file" and not t.workers:
                         syscalls[t.name] = syscalls_per_request(servers[t.name], ["no-io", "check", "login"], traced)
         finally:
             for server in servers.values():
                 server.stop()
+        redis_version = redis.version() if on_redis else None
     return {"generator": gen_name, "connections": connections, "workers": workers, "seconds": seconds,
             "rounds": rounds, "targets": [t.name for t in targets], "paths": list(paths), "runs": results,
-            "syscalls": syscalls}
+            "syscalls": syscalls, **({"redis": redis_version} if redis_version else {})}
 
 
 def main(argv=None) -> int:
@@ -123,6 +138,9 @@ def main(argv=None) -> int:
                         help="other stores to measure on chapter 05 (see tutorial/bench_server.py)")
     parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=PATHS)
     parser.add_argument("--workers", type=int, default=1, help="Sanic workers per server (default 1)")
+    parser.add_argument("--redis-workers", nargs="*", type=int, default=[1, 4], metavar="N",
+                        help="final with its sessions in Redis, next to final's file store, on N workers each "
+                             "(default: 1 4; none: leave Redis out)")
     parser.add_argument("--multi-workers", type=int, default=4,
                         help="workers for the memory-store logout experiment (0: skip it)")
     parser.add_argument("--cycles", type=int, default=200, help="login+logout cycles in that experiment")
@@ -157,6 +175,12 @@ def main(argv=None) -> int:
         return 0
 
     targets = [Target(c, "file") for c in args.chapters] + [Target("05", s) for s in args.stores]
+    if args.redis_workers and not find_binary():
+        print("(Redis left out: the benchmark %s)" % INSTALL)
+    elif args.redis_workers:
+        for n in args.redis_workers:
+            same = n == args.workers  # then final's file store is measured already
+            targets += [Target("final", "redis")] if same else [Target("final", "file", n), Target("final", "redis", n)]
     result = {"date": datetime.date.today().isoformat(), "machine": machine(),
               "command": " ".join(["python -m tutorial.bench", *(argv if argv is not None else sys.argv[1:])])}
     print("Machine: %(cpu)s, %(cores)s cores, %(os)s, Python %(python)s, Sanic %(sanic)s" % result["machine"])

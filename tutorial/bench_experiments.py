@@ -31,12 +31,14 @@ BENCH_SERVER = Path(__file__).resolve().parent / "bench_server.py"
 
 @dataclass
 class Target:
-    chapter: str   # "05" or "final"
-    store: str     # "file" (the chapter as it is) or a bench_server store
+    chapter: str     # "05" or "final"
+    store: str       # "file" (the chapter as it is), "redis" (the chapter with SESSION_STORE=redis://..., 08 on)
+                     # or a bench_server store
+    workers: int = 0  # Sanic workers; 0: the run's --workers
 
     @property
     def name(self) -> str:
-        return "%s (%s)" % (self.chapter, self.store)
+        return "%s (%s%s)" % (self.chapter, self.store, ", %d workers" % self.workers if self.workers else "")
 
     @property
     def folder(self) -> Path:
@@ -45,11 +47,13 @@ class Target:
     @property
     def guarded(self) -> bool:
         """Has GET /api/v1/be/session, the guarded request (chapter 07 on)."""
-        return self.store == "file" and by_key(self.chapter).number >= 7
+        return self.store in ("file", "redis") and by_key(self.chapter).number >= 7
 
-    def server(self, workers: int, session_dir: Path) -> ChapterServer:
-        if self.store == "file":
-            return ChapterServer(self.folder, workers=workers, session_dir=session_dir)
+    def server(self, workers: int, session_dir: Path, redis_url: str = None) -> ChapterServer:
+        workers = self.workers or workers
+        if self.store in ("file", "redis"):
+            env = {"SESSION_STORE": redis_url} if self.store == "redis" else {}
+            return ChapterServer(self.folder, workers=workers, session_dir=session_dir, env=env)
         return ChapterServer(self.folder, workers=workers, session_dir=session_dir, script=BENCH_SERVER,
                              env={"BENCH_FOLDER": str(self.folder), "BENCH_STORE": self.store})
 

@@ -43,6 +43,9 @@ def report(result: dict) -> str:
     lines.append("Load generator: %s%s, %d connections, %s worker(s), %s s per run, %d round(s), targets alternating"
                  % (gen, "" if gen == "wrk" else " (wrk is not installed: the Python generator is used instead)",
                     result["connections"], result["workers"], result["seconds"], result["rounds"]))
+    if result.get("redis"):
+        lines.append("Redis: %s, started by the benchmark on this machine, for the final (redis...) targets; "
+                     "a target with N workers gets 4 connections per worker (1 per worker for login and cycle)" % result["redis"])
     lines.append("")
     lines.append("%-16s %-7s %10s %10s %10s %9s %8s %9s %9s" % ("target", "path", "req/s", "p50 ms", "p99 ms",
                                                                "vs no-io", "failed", "gen CPU", "srv CPU"))
@@ -126,18 +129,21 @@ def plot(result: dict, path: Path, note: str = "") -> None:
     summary, paths = result["summary"], result["paths"]
     names = list(summary)
     pressure = pressure_rows(result)
-    fig = Figure(figsize=(17 if pressure else 11.5, 4.8))
+    crowded = len(names) > 4  # (the Redis targets): labels smaller, the legend under the panels
+    fig = Figure(figsize=((17 if pressure else 11.5) + 3 * crowded, 4.8 + 0.4 * crowded))
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3 if pressure else 2)
     width = 0.8 / len(names)
+    size = 6 if crowded else 7
     for i, name in enumerate(names):
         have = [(j, p) for j, p in enumerate(paths) if p in summary[name]]  # (no guarded path before 07)
         xs = [j + i * width for j, _ in have]
         ratios = [summary[name][p]["ratio"] for _, p in have]
         bars = axes[0].bar(xs, ratios, width, label=name)
-        axes[0].bar_label(bars, ["%.2f" % r if r >= 0.01 else "%.3f" % r for r in ratios], fontsize=7, padding=1)
+        axes[0].bar_label(bars, ["" if p == "no-io" and crowded else "%.2f" % r if r >= 0.01 else "%.3f" % r
+                                 for (_, p), r in zip(have, ratios)], fontsize=size, padding=1)
         bars = axes[1].bar(xs, [summary[name][p]["p99_ms"] for _, p in have], width, label=name)
-        axes[1].bar_label(bars, [_ms(summary[name][p]["p99_ms"]) for _, p in have], fontsize=7, padding=1)
+        axes[1].bar_label(bars, [_ms(summary[name][p]["p99_ms"]) for _, p in have], fontsize=size, padding=1)
     for ax in axes[:2]:
         ax.set_xticks([j + width * (len(names) - 1) / 2 for j in range(len(paths))])
         ax.set_xticklabels(paths)
@@ -146,18 +152,22 @@ def plot(result: dict, path: Path, note: str = "") -> None:
     axes[0].set_ylim(0, max(1.25, top * 1.15))
     axes[0].axhline(1.0, color="#555", linewidth=0.8, linestyle="--")
     axes[0].set_title("vs the no-I/O path (1.0 = as fast; linear axis)")
-    axes[0].legend(fontsize=8, loc="upper right")
+    if crowded:
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=len(names), fontsize=8)
+    else:
+        axes[0].legend(fontsize=8, loc="upper right")
     axes[1].set_yscale("log")
     axes[1].set_title("p99 latency, ms (log axis: each gridline is 10×)")
     if pressure:
         _plot_pressure(axes[2], result, pressure)
     m = result["machine"]
     load = m.get("load")
-    fig.suptitle("%s%s · %s, %s cores%s · %s, %d connections, %s worker(s)" % (
+    fig.suptitle("%s%s · %s, %s cores%s · %s, %s" % (
         note + " · " if note else "", result["date"], m["cpu"], m["cores"],
-        " (shared: load average %.1f → %.1f)" % tuple(load) if load else "",
-        result["generator"], result["connections"], result["workers"]), fontsize=9)
-    fig.tight_layout()
+        " (shared: load average %.1f → %.1f)" % tuple(load) if load else "", result["generator"],
+        "4 connections per worker, %s" % result["redis"] if result.get("redis") else
+        "%d connections, %s worker(s)" % (result["connections"], result["workers"])), fontsize=9)
+    fig.tight_layout(rect=(0, 0.07, 1, 1) if crowded else None)
     fig.savefig(path, dpi=90)
 
 
@@ -207,6 +217,10 @@ def readme_section(result: dict, image: str) -> str:
         "%s · %s%s · load generator: %s, %d connections, %d worker(s), %s s × %d rounds" % (
             result["date"], machine_line(result), " · " + load_line(result) if load_line(result) else "",
             result["generator"], result["connections"], result["workers"], result["seconds"], result["rounds"]),
+        *(["", "Redis: %s, started by the benchmark on this machine; a target with N workers gets 4 connections per "
+            "worker (1 per worker for login and cycle). / 基准测试自己在本机启动的 Redis；N 个工作进程的目标用 4×N 个连接（登录用 N 个）。"
+            % result["redis"]]
+          if result.get("redis") else []),
         "", "`%s`" % result["command"], "", *rows, "", *goals, "",
         "final's login: one PBKDF2 password check, %.0f ms. / 每次登录一次密码哈希。" % result["hash_ms"]
         if "hash_ms" in result else "",

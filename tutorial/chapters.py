@@ -61,6 +61,9 @@ CHAPTERS = (
     Chapter(7, "07-guarded-routes", "超出文章 / beyond the articles", ARTICLES + "1.09.md#搞清楚原理到底是个球",
             "用上会话：受保护的接口、滑动续期和浏览器", "Using the session: guarded routes, a sliding session, a browser",
             ("config.py", "core/app.py", "core/session.py", "api/be.py", "static/admin.html")),
+    Chapter(8, "08-redis-store", "超出文章 / beyond the articles", ARTICLES + "1.09.md#搞清楚原理到底是个球",
+            "会话放进 Redis：多台机器共用", "Sessions in Redis, shared by several machines",
+            ("config.py", "core/app.py", "core/session.py", "core/redis_store.py", "api/be.py")),
 )
 
 LAST = CHAPTERS[-1]

@@ -42,6 +42,7 @@ _MASKS = (
     # the Unix time stored after the token, and when a session ends ("expires")
     (re.compile(r"(?<=,)\d{10}(?!\d)"), "<time>"),
     (re.compile(r'(?<="expires":)\d{10}(?!\d)'), "<time>"),
+    (re.compile(r'(?<="expires": )\d{10}(?!\d)'), "<time>"),  # (JSON laid out as jq shows it)
     # whatever port the server really listened on
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:%d" % README_PORT),
     (re.compile(r"(?<=--port )\d+"), str(README_PORT)),

@@ -10,7 +10,9 @@ from sanic import Blueprint
 from sanic.exceptions import BadRequest
 from sanic.log import error_logger
 
-from config import COOKIE_SECURE, MANAGER, PASSWORD_THREADS, PREFIX, SWEEP_EVERY
+from config import COOKIE_SECURE, MANAGER, PASSWORD_THREADS, PREFIX, SESSION_STORE, SWEEP_EVERY
+# 会话函数从这一章起是 async 的（会话可能在 Redis 里，要经过网络），所以下面调用它们时都要 await。
+# From this chapter on the session functions are async (the session may be in Redis, over the network): await them.
 from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginSucceeded, \
     openSession
 from core.tool import ok, fail, checkParam, checkPassword
@@ -72,7 +74,7 @@ async def login(request):
     # checked, so a throttled attempt costs the server almost nothing.
     account, password = dat['account'], dat['password']
     address = request.client_ip
-    wait = holdLogin(account, address)
+    wait = await holdLogin(account, address)
     if wait:
         res = fail('登录尝试过多，请稍后再试', 429, 429)
         res.headers['Retry-After'] = str(wait)
@@ -90,8 +92,8 @@ async def login(request):
 
     # 登录成功：失败计数清零，生成新会话。
     # Logged in: the failure counts start again, and a new session is made.
-    loginSucceeded(account, address)
-    token = makeToken(account, 'manage')
+    await loginSucceeded(account, address)
+    token = await makeToken(account, 'manage')
     res = ok(token)
     res.add_cookie('session', token, **COOKIE)
     return res
@@ -127,8 +129,8 @@ async def logout(request):
     # .get gives the cookie as a string (or None); request.cookies['session'] gives a list.
     token = request.cookies.get('session')
     res = fail('退出失败', 401, 401)
-    if checkToken(token) == 0:
-        clearToken(token)
+    if await checkToken(token) == 0:
+        await clearToken(token)
         res = ok('退出成功')
     # 无论成功失败，都让客户端删掉 session cookie。
     # Success or not, the client deletes its session cookie.
@@ -146,7 +148,7 @@ async def logout(request):
 def needSession(handler):
     @wraps(handler)
     async def guarded(request, *args, **kwargs):
-        session = openSession(request.cookies.get('session'))
+        session = await openSession(request.cookies.get('session'))
         if session is None:
             return fail('没有权限', 401, 401)
         request.ctx.session = session
@@ -162,11 +164,14 @@ async def whoAmI(request):
 
 
 # 每个工作进程启动后，每隔 SWEEP_EVERY 秒在后台线程里清理一次会话文件夹，请求不必等它。
+# 会话放在 Redis 里时不用清理：过期的键 Redis 自己删掉。
 # Once each worker has started, it sweeps the session folder every SWEEP_EVERY
-# seconds in a background thread; no request waits for it.
+# seconds in a background thread; no request waits for it. With sessions in
+# Redis there is nothing to sweep: Redis deletes expired keys itself.
 @bp.after_server_start
 async def startSweeping(app):
-    app.add_task(sweepForever(), name='session-sweep')
+    if SESSION_STORE == 'file':
+        app.add_task(sweepForever(), name='session-sweep')
 
 
 async def sweepForever():

@@ -6,6 +6,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.log import error_logger
 
+from core.session import StoreUnavailable
 from core.tool import fail
 
 # 现在的 Sanic 要求应用有一个名字，不带名字的 Sanic() 会报错。
@@ -34,8 +35,20 @@ def report(request, exception):
 # Every error answer uses the envelope, unknown paths and wrong methods included;
 # an unexpected exception is a 500 that reveals nothing of the inside to the
 # client, and is reported in the server log.
+#
+# 会话服务（Redis）连不上是另一回事：回答 503 {"data": "会话服务暂时不可用", "status": 503}，日志里只写一行原因，
+# 不附调用栈（原因已经清楚，Redis 停着的时候每个请求都来一大段调用栈，只会把日志淹没）。
+# Redis 回来以后，下一个请求就又正常了，不用重启应用。
+# The session store (Redis) being unreachable is another matter: answer 503
+# {"data": "会话服务暂时不可用", "status": 503} (session service unavailable for
+# now) and write one line with the cause, without the traceback (the cause is
+# clear, and a traceback per request while Redis is down would drown the log).
+# Once Redis is back, the next request works again: no restart needed.
 @app.exception(Exception)
 async def answerInEnvelope(request, exception):
+    if isinstance(exception, StoreUnavailable):
+        error_logger.error('%s %s failed: %s', request.method, request.path, exception)
+        return fail('会话服务暂时不可用', 503, 503)
     status = exception.status_code if isinstance(exception, SanicException) else 500
     if status >= 500:
         report(request, exception)

@@ -8,7 +8,9 @@ import secrets
 import tempfile
 import time
 
-from config import GROUPS, LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_DIR, SESSION_REFRESH, SESSION_TTL
+from config import GROUPS, LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_DIR, SESSION_REFRESH, \
+    SESSION_STORE, SESSION_TTL
+from core.redis_store import RedisStore, StoreUnavailable  # noqa: F401 (StoreUnavailable: for core/app.py)
 from core.tool import getMd5
 
 try:
@@ -108,19 +110,30 @@ def _write(path, text):
         raise
 
 
-# 生成（或沿用）token，写进会话文件，返回 "用户|组|token"。
+# ---------------------------------------------------------------- the session functions
+#
+# 从这一章起，会话函数都是 async 的：会话可能放在 Redis 里，读写它要经过网络，
+# 等 Redis 回答的时候，事件循环应该去回答别的请求，所以调用的地方要 await 它们。
+# 文件存储用不着等，但两种存储用同一套函数，api/be.py 不用管会话放在哪里。
+# From this chapter on the session functions are async: the session may live in
+# Redis, reading and writing it goes over the network, and while Redis answers,
+# the event loop should answer other requests; so callers await them. The file
+# store has nothing to wait for, but both stores share the same functions, and
+# api/be.py need not know where sessions are kept.
+
+# 生成（或沿用）token，存下来，返回 "用户|组|token"。
 # token 来自 secrets：128 位密码学安全的随机数，无法由用户名和时间推算出来。
 # Make (or reuse) a token, store it, and return "user|group|token". The token
 # comes from secrets: 128 random bits from a cryptographically secure source,
 # which nobody can rebuild from the user name and the time.
-def makeToken(user, group, token=None):
+async def makeToken(user, group, token=None):
     t = str(int(time.time()))
     if token is None:
         token = secrets.token_hex(16)
     parsed = _parse(user + '|' + group + '|' + token) if isinstance(user, str) else None
     if parsed is None:
         raise ValueError('not a valid user, group or token')
-    _write(parsed[3], token + ',' + t)
+    await STORE.write(parsed, token + ',' + t)
     return user + '|' + group + '|' + token
 
 
@@ -129,11 +142,11 @@ def makeToken(user, group, token=None):
 # The same codes as the article: 0 valid; 1 wrong token; 2 expired; 4 no value,
 # wrong shape or no session. The token is compared with hmac.compare_digest,
 # whose time does not depend on where the difference is.
-def checkToken(tokenStr):
+async def checkToken(tokenStr):
     parsed = _parse(tokenStr)
     if parsed is None:
         return 4
-    saved = _read(parsed[3])
+    saved = await STORE.read(parsed)
     if saved is None:
         return 4
     saveToken, saveTime = saved
@@ -177,24 +190,27 @@ def _discard(path):
         pass
 
 
-# 删除会话文件（退出时用），但只删仍然属于这个 token 的那一个。格式不对的值什么也不做。
+# 删除会话（退出时用），但只删仍然属于这个 token 的那一个。格式不对的值什么也不做。
 # 返回是否删掉了。
-# Delete the session file (at logout), but only while it still belongs to this
+# Delete the session (at logout), but only while it still belongs to this
 # token. A value of the wrong shape does nothing. Returns whether it deleted.
-def clearToken(tokenStr):
+async def clearToken(tokenStr):
     parsed = _parse(tokenStr)
     if parsed is None:
         return False
-    token = parsed[2]
-    return _removeIf(parsed[3], _read, lambda saved: hmac.compare_digest(saved[0], token))
+    return await STORE.removeIf(parsed)
 
 
-# 续期：同一个 token，时间换成现在。名字沿用文章的拼写。
+# 续期：同一个 token，时间换成现在。名字沿用文章的拼写。返回是否续上了
+# （Redis 里，会话刚被退出或者换了 token，就不续）。
 # Refresh: same token, current time. The name keeps the article's spelling.
-def updataToken(tokenStr):
+# Returns whether it did (in Redis, not for a session that has just logged out
+# or has another token by now).
+async def updataToken(tokenStr):
     parsed = _parse(tokenStr)
-    if parsed is not None:
-        makeToken(parsed[0], parsed[1], parsed[2])
+    if parsed is None:
+        return False
+    return await STORE.refresh(parsed, str(int(time.time())))
 
 
 # 受保护的请求用：会话有效时返回 {'user', 'group', 'expires'}（到期时刻，Unix 秒），否则 None。
@@ -205,9 +221,9 @@ def updataToken(tokenStr):
 # when the session's time is SESSION_REFRESH seconds old or more, the article's
 # updataToken moves it to now, so someone active stays logged in and someone
 # idle for the lifetime does not; many requests in a minute write the file once.
-def openSession(tokenStr):
+async def openSession(tokenStr):
     parsed = _parse(tokenStr)
-    saved = _read(parsed[3]) if parsed else None
+    saved = await STORE.read(parsed) if parsed else None
     if saved is None:
         return None
     saveToken, saveTime = saved
@@ -215,7 +231,8 @@ def openSession(tokenStr):
     if not hmac.compare_digest(parsed[2], saveToken) or now - saveTime > SESSION_TTL:
         return None
     if now - saveTime >= SESSION_REFRESH:
-        updataToken(tokenStr)
+        if not await updataToken(tokenStr):
+            return None  # (Redis) logged out at this very moment
         saveTime = now
     return {'user': parsed[0], 'group': parsed[1], 'expires': saveTime + SESSION_TTL}
 
@@ -281,13 +298,13 @@ def _sameFile(fd, path):
 
 # 登录计数放在会话文件夹里，所有工作进程共用：每个名字一个小文件，内容是 "失败次数,最后尝试的时间"。
 # 读、改、写之间给文件加锁（flock；Windows 上 msvcrt.locking），两个进程不会同时改同一个计数；
-# 进程崩溃时锁由操作系统释放。第 08 章会把会话和这些计数搬进 Redis：换一个有同样方法的类就行。
+# 进程崩溃时锁由操作系统释放。这些计数只在一台机器上共用；要几台机器共用，就用 Redis（core/redis_store.py）。
 # Login counters live in the session folder, shared by every worker: one small
 # file per name holding "failures,time of the last attempt". The file is locked
 # between read and write (flock; msvcrt.locking on Windows), so two processes
 # never change one counter at once; the OS releases the lock if a process dies.
-# Chapter 08 moves sessions and these counters to Redis: a class with the same
-# methods takes this one's place.
+# They are shared on one machine only; for several machines, use Redis
+# (core/redis_store.py).
 class FolderCounters:
     # 打开并锁住一个计数文件，返回 (fd, path, (次数, 时间) 或 None)；create=False 时文件不在就返回 None。
     # Open and lock a counter file: (fd, path, (failures, time) or None when the
@@ -390,33 +407,72 @@ def _loginNames(account, address):
 # Call before checking a password: 0 means go ahead (the attempt counts as a
 # failure until loginSucceeded); otherwise the seconds to wait, and no password
 # is checked. Account and client address are counted apart; either can make it wait.
-def holdLogin(account, address):
-    accountName, addressName = _loginNames(account, address)
-    wait = COUNTERS.reserve(accountName)
-    if wait:
-        return wait
-    wait = COUNTERS.reserve(addressName)
-    if wait:
-        COUNTERS.release(accountName)
-    return wait
+async def holdLogin(account, address):
+    return await STORE.holdLogin(*_loginNames(account, address), int(time.time()))
 
 
 # 密码正确：这个账号和这个地址都从头计数。/ Right password: the account and the address start from zero.
-def loginSucceeded(account, address):
-    for name in _loginNames(account, address):
-        COUNTERS.clear(name)
+async def loginSucceeded(account, address):
+    await STORE.loginSucceeded(*_loginNames(account, address))
+
+
+# ---------------------------------------------------------------- the two stores
+
+# 文件存储：第 01–07 章的会话文件夹，文件和内容都和第 07 章一样。会话函数只通过下面这几个方法存取，
+# core/redis_store.py 的 RedisStore 有同样的方法。
+# The file store: the session folder of chapters 01-07, same files, same
+# content as chapter 07. The session functions store and fetch only through
+# these methods; RedisStore in core/redis_store.py has the same ones.
+class FileStore:
+    async def read(self, parsed):
+        return _read(parsed[3])
+
+    async def write(self, parsed, value):
+        _write(parsed[3], value)
+
+    async def removeIf(self, parsed):
+        token = parsed[2]
+        return _removeIf(parsed[3], _read, lambda saved: hmac.compare_digest(saved[0], token))
+
+    # 和第 07 章一样，用文章的 makeToken 重写会话文件。/ As in chapter 07: the article's makeToken rewrites the file.
+    async def refresh(self, parsed, now):
+        await makeToken(parsed[0], parsed[1], parsed[2])
+        return True
+
+    async def holdLogin(self, accountName, addressName, now):
+        wait = COUNTERS.reserve(accountName)
+        if wait:
+            return wait
+        wait = COUNTERS.reserve(addressName)
+        if wait:
+            COUNTERS.release(accountName)
+        return wait
+
+    async def loginSucceeded(self, accountName, addressName):
+        for name in (accountName, addressName):
+            COUNTERS.clear(name)
+
+
+# config.py 的 SESSION_STORE 决定用哪一种：file 是上面的文件夹，redis://... 是那个 Redis。
+# SESSION_STORE in config.py chooses: file is the folder above, redis://... that Redis.
+def makeStore(setting):
+    return FileStore() if setting == 'file' else RedisStore(setting)
+
+
+STORE = makeStore(SESSION_STORE)
 
 
 # ---------------------------------------------------------------- the sweep
 
 # 清理：删掉过期的会话文件、很久没用的登录计数，以及被丢下的临时文件，免得文件夹无限变大。
 # 只删能证明是自己的文件：名字符合上面三种之一，而且会话和计数的内容格式也对；别的文件一个都不碰。
-# 它在后台线程里运行（见 api/be.py），不占用任何请求。返回删掉的文件数。
+# 它在后台线程里运行（见 api/be.py），不占用任何请求；Redis 用不着它。返回删掉的文件数。
 # Sweep: delete expired sessions, login counters unused for long, and abandoned
 # temporary files, so the folder does not grow without bound. Only files it can
 # prove are its own: a name of one of the three kinds above and, for sessions and
 # counters, content of the right format; every other file is left alone. It runs
-# in a background thread (see api/be.py), never during a request. Returns how many files it deleted.
+# in a background thread (see api/be.py), never during a request; Redis needs
+# none of it. Returns how many files it deleted.
 def sweepTokens():
     now = int(time.time())
     removed = 0
