@@ -268,14 +268,15 @@ def executed_checks():
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(tmp_path_factory):
     """One headless Chromium for the whole run (tutorial/browser.py), shared by
-    the browser tests; skipped, saying what to install, where there is none."""
+    the browser tests; skipped, saying what to install, where there is none.
+    Its files stay inside pytest's own temporary folder."""
     from tutorial import browser
 
     if browser.missing():
         pytest.skip("the browser tests " + browser.missing())
-    with browser.chromium(width=1366, height=900) as driver:
+    with browser.chromium(width=1366, height=900, workdir=tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
 
 # ----------------------------------------------------------------- a Redis server (chapter 08 on)

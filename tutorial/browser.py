@@ -48,17 +48,20 @@ def missing() -> str:
 
 
 @contextmanager
-def chromium(width: int = 1366, height: int = 900):
-    """A headless Chromium window of this size, as a Selenium driver; closed afterwards."""
+def chromium(width: int = 1366, height: int = 900, workdir=None):
+    """A headless Chromium window of this size, as a Selenium driver; closed afterwards.
+    Its profile and the temporary files of Chromium and its driver go into a new
+    folder inside `workdir` (default: the system's temporary folder), removed at the end."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
     options = webdriver.ChromeOptions()
     options.binary_location = _find("CHROMIUM")
-    for flag in FLAGS + ("--window-size=%d,%d" % (width, height), "--user-data-dir=" + profile):
+    for flag in FLAGS + ("--window-size=%d,%d" % (width, height), "--user-data-dir=" + os.path.join(profile, "profile")):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(_find("CHROMEDRIVER")), options=options)
+    env = dict(os.environ, TMPDIR=profile, TMP=profile, TEMP=profile)  # (the driver's scoped_dir* go here too)
+    driver = webdriver.Chrome(service=Service(_find("CHROMEDRIVER"), env=env), options=options)
     try:
         resize(driver, width, height)
         yield driver
