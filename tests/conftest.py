@@ -282,7 +282,7 @@ def chromium(tmp_path_factory):
 # ----------------------------------------------------------------- a Redis server (chapter 08 on)
 
 @pytest.fixture(scope="session")
-def redis_server():
+def redis_server(tmp_path_factory):
     """One throwaway redis-server (or valkey-server) for the whole run, on a free
     port, saving nothing (tutorial/redis_server.py). Where there is none, the
     tests that need it skip, saying how to install it."""
@@ -290,7 +290,7 @@ def redis_server():
 
     if find_binary() is None:
         pytest.skip("This test " + INSTALL)
-    server = RedisServer().start()
+    server = RedisServer(workdir=tmp_path_factory.mktemp("redis")).start()  # (its folder: in pytest's own)
     yield server
     server.close()
 

@@ -49,7 +49,9 @@ def ping(port: int, timeout: float = 0.5) -> bool:
 
 
 class RedisServer:
-    def __init__(self, port: int = None, binary: str = None):
+    def __init__(self, port: int = None, binary: str = None, workdir=None):
+        """`workdir`: where its (empty) data folder goes; default: the system's temporary folder."""
+        self.workdir = workdir
         self.binary = binary or find_binary()
         if self.binary is None:
             raise FileNotFoundError("This " + INSTALL)
@@ -77,7 +79,7 @@ class RedisServer:
         """Start it and wait until it answers PING. On the first start, a port
         another program took meanwhile is exchanged for a free one."""
         if self.folder is None:
-            self.folder = tempfile.mkdtemp(prefix="redis-")
+            self.folder = tempfile.mkdtemp(prefix="redis-", dir=self.workdir)
         first = self.process is None
         for attempt in range(3):
             self._launch()
