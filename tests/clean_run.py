@@ -4,7 +4,8 @@ Loaded as a plugin by the conftest.py at the repository root.
 
 - The run's temporary folder (TMPDIR, TEMP, TMP: what `tempfile` uses, in this
   process and every process it starts) is a folder of its own, tt-XXXXXXXX in
-  the system's temporary folder, removed when the run ends. A run that passed
+  the system's temporary folder (in /dev/shm, in memory, on Linux when no
+  temporary folder is set and it has room), removed when the run ends. A run that passed
   must have left it empty, or it fails, naming what was left. (Not inside
   pytest's basetemp: that path is too long for the Unix sockets that
   multiprocessing, so Sanic's worker manager, creates in the temporary folder,
@@ -38,6 +39,31 @@ _run = pytest.StashKey()
 
 
 # ----------------------------------------------------------------- no process left behind
+
+IN_MEMORY = "/dev/shm"  # Linux: a file system in memory, far quicker for the thousands of folders a run makes
+IN_MEMORY_FREE = 2 << 30  # used only with this much room (a container may give it 64 MB)
+
+
+def _in_memory():
+    """/dev/shm when the user chose no temporary folder and it has room, else None."""
+    if any(os.environ.get(k) for k in ("TMPDIR", "TEMP", "TMP")) or not os.path.isdir(IN_MEMORY):
+        return None
+    try:
+        st = os.statvfs(IN_MEMORY)
+    except OSError:
+        return None
+    return IN_MEMORY if st.f_bavail * st.f_frsize >= IN_MEMORY_FREE and os.access(IN_MEMORY, os.W_OK) else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # Before pytest picks its basetemp: the run's files in memory, where the
+    # system has room for them (the suite takes a third less time).
+    quick = _in_memory()
+    if quick:
+        os.environ.update(TMPDIR=quick, TEMP=quick, TMP=quick)
+        tempfile.tempdir = None
+
 
 def pytest_sessionstart(session):
     mark = uuid.uuid4().hex

@@ -47,6 +47,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
     config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
     config.addinivalue_line("markers", "final_only: runs against final/ only")
+    config.addinivalue_line("markers", "slow: starts real servers, browsers or waits real time; runs against each "
+                                       "chapter but not final/, which test_layout proves identical to the last one")
     config.addinivalue_line("markers", "beyond_article(zh, en): a rule of this repository that the article's code "
                                        "does not follow; a learner's project hears it as a note (zh, en), not a failure")
     config.addinivalue_line("markers", "look_at(function, pattern): where in a learner's code this test's "
@@ -75,6 +77,10 @@ def pytest_generate_tests(metafunc):
     targets = [t for t in metafunc.config.tutorial_targets if low <= t.number <= high]
     if metafunc.definition.get_closest_marker("final_only"):
         targets = [t for t in targets if t.id == "final"]
+    elif metafunc.definition.get_closest_marker("slow") and "final" not in metafunc.config.getoption("--chapter"):
+        # final/ is the last chapter file for file (test_final_is_identical_to_the_last_chapter):
+        # the slow tests need not run twice on the same code (unless final/ is asked for by name)
+        targets = [t for t in targets if t.id != "final"]
     if not targets:
         targets = [pytest.param(None, marks=pytest.mark.not_this_step)]
     metafunc.parametrize("chapter", targets, ids=str)

@@ -8,7 +8,7 @@ from tutorial import browser
 from tutorial.lab import fast_hash_env
 from tutorial.server import ChapterServer
 
-pytestmark = [pytest.mark.since(7), pytest.mark.repository_only]
+pytestmark = [pytest.mark.since(7), pytest.mark.repository_only, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -20,7 +20,8 @@ def window(chromium):
 def wait_for(driver, condition, what, seconds=10):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds).until(lambda d: d.execute_script(condition), message=what)
+    return WebDriverWait(driver, seconds, poll_frequency=0.02).until(lambda d: d.execute_script(condition),
+                                                                     message=what)
 
 
 def shown(driver, element_id):

@@ -95,7 +95,7 @@ def test_articles_step_00_as_typed_fits_in_60_lines(executed_checks):
     assert "说明：文章的 ok / fail 把中文输出成" in out
 
 
-@pytest.mark.parametrize("step", ["00", "01", "02", "03", "04", "05"])
+@pytest.mark.parametrize("step", ["00", "05"])  # (step 05's check runs the tests of steps 00 to 05)
 def test_articles_code_with_only_the_forced_fixes_passes(executed_checks, step):
     code, out = checked(executed_checks, "forced-" + step)
     assert code == 0, out

@@ -281,6 +281,7 @@ def test_malformed_hash_never_matches(chapter, tool, stored):
 
 
 @pytest.mark.repository_only
+@pytest.mark.slow
 def test_work_factor_and_password_come_from_the_environment(chapter, tmp_path):
     """PASSWORD_ITERATIONS and MANAGER_PASSWORD_HASH are read from the environment,
     and `python -m core.tool` prints a hash that logs in."""
@@ -322,6 +323,7 @@ TOO_LARGE = (413, 413, "请求太大")
 
 
 @pytest.mark.repository_only
+@pytest.mark.slow
 def test_secure_setting_and_size_limits_on_a_real_server(chapter, tmp_path):
     """COOKIE_SECURE=1 adds Secure when setting and deleting the cookie; a body
     over 64 KB and a header over Sanic's limit are refused in the envelope."""

@@ -24,6 +24,7 @@ def attack_works_on(chapter):
 
 
 @pytest.mark.since(5)
+@pytest.mark.slow
 def test_token_rebuilt_offline_from_name_and_time(chapter, session):
     """The attacker knows the user name and the second of the login (give or
     take two); the search budget is the same for every chapter."""

@@ -156,6 +156,7 @@ def test_keys_and_values_are_the_readmes(chapter, client, clock, config, redis_k
     assert list(session_dir.iterdir()) == [], "nothing in the session folder"
 
 
+@pytest.mark.slow
 def test_a_session_key_expires_by_itself(chapter, session, redis_keys, monkeypatch):
     """No sweep: the key's time to live ends it. (Its lifetime is made 0 s here,
     so the key lives 1 s, the extra second.)"""
