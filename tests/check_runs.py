@@ -47,7 +47,7 @@ def _tried(name):
 
 
 def scenarios() -> dict:
-    """name -> (how to build the project at a path, step, extra options)"""
+    """name -> (how to build the project at a path, step, extra options[, environment])"""
     runs = {}
     for ch in CHAPTERS[:6]:
         runs["typed-" + ch.tag] = (lambda dest, s=ch.tag: as_typed(s, dest), ch.tag, ())
@@ -68,6 +68,8 @@ def scenarios() -> dict:
     runs["copy-02-at-03"] = (_copy("02"), "03", ())
     runs["copy-01-without-session"] = (_without_session_module, "01", ())
     runs["copy-last"] = (_copy(CHAPTERS[-1].tag), CHAPTERS[-1].tag, ())
+    # (no program on PATH: no redis-server, so the Redis tests cannot run, and the report must say so)
+    runs["copy-last-without-redis"] = (_copy(CHAPTERS[-1].tag), CHAPTERS[-1].tag, (), {"PATH": ""})
     return runs
 
 
@@ -81,18 +83,21 @@ def run_one(name: str, folder: Path) -> dict:
     the project or the repository's root gained anything."""
     import pytest
 
-    build, step, options = scenarios()[name]
+    build, step, options, *env = scenarios()[name]
     project = build(folder / name / "my-blog")
     before, root_before = _listing(project), sorted(os.listdir(ROOT))
     out = io.StringIO()
-    here = os.getcwd()
+    here, saved = os.getcwd(), dict(os.environ)
     os.chdir(ROOT)
+    os.environ.update(*env)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             code = pytest.main([str(ROOT / "tests"), "--project", str(project), "--step", step, *options,
                                 "--basetemp", str(folder / name / "basetemp")])  # (not the system's temp folder)
     finally:
         os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
     return {"code": int(code), "out": out.getvalue(), "project": str(project),
             "project_changed": _listing(project) != before, "root_changed": sorted(os.listdir(ROOT)) != root_before}
 

@@ -74,6 +74,7 @@ class LearnerReport:
         self.writes = slips.Writes(self.code)
         self.findings = {}   # key -> Finding
         self.notes = {}      # (zh, en) -> step
+        self.skipped = {}    # why some tests could not run here -> how many
         self.ran = self.passed = 0
         self.fatal = None
         self.before = _files(target.path)
@@ -125,6 +126,11 @@ class LearnerReport:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = (yield).get_result()
+        if report.skipped and not hasattr(report, "wasxfail"):  # e.g. no Redis server here: say so, once
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            reason = reason.replace("Skipped: ", "", 1)
+            self.skipped[reason] = self.skipped.get(reason, 0) + 1
+            return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self.ran += 1
             self.passed += report.passed
@@ -236,6 +242,8 @@ class LearnerReport:
 
     def report_summary(self, write):
         t = self.target
+        for reason, count in self.skipped.items():
+            write("没有运行 / Not run: %d 个测试 / test(s): %s" % (count, reason))
         problems = sorted(self.findings.values(), key=lambda f: f.step)
         zh = "，另有 %d 条说明" % len(self.notes) if self.notes else ""
         en = ", and %d note(s)" % len(self.notes) if self.notes else ""

@@ -203,6 +203,17 @@ def test_missing_file_is_named(executed_checks):
         "core/session.py: file core/session.py is missing (step 01 needs it)" in out
 
 
+def test_tests_that_cannot_run_here_are_named_with_what_to_install(executed_checks):
+    """Step 08 without a redis-server: its Redis tests cannot run; the report
+    says how many, and how to install one, instead of a silent 'All passed'."""
+    code, out = checked(executed_checks, "copy-last-without-redis")
+    assert code == 0, out
+    found = re.search(r"^没有运行 / Not run: (\d+) 个测试 / test\(s\): .*redis-server.*sudo apt install redis-server",
+                      out, re.M)
+    assert found and int(found.group(1)) > 10, out
+    assert "Not run" not in checked(executed_checks, "copy-last")[1], "with a redis-server, they all run"
+
+
 def test_the_last_step_passes_and_says_first_that_it_is_beyond_the_articles(executed_checks):
     last = CHAPTERS[-1]
     code, out = checked(executed_checks, "copy-last")
