@@ -11,7 +11,6 @@ TARGETS_TEXT = [
     ("final (file)", "check", "no-io", 0.80, "final: a session check is at least 0.80 of the no-I/O path"),
     ("final (file)", "session", "no-io", 0.85, "final: a guarded request (GET /session) is at least 0.85 of the "
                                                "no-I/O path"),
-    ("05 (file)", "login", "no-io", 0.50, "05: a login is at least 0.50 of the no-I/O path"),
     ("final (redis)", "check", "no-io", 0.70, "final (redis): a session check is at least 0.70 of the no-I/O path"),
 ]
 # A cheap request's p99 while clients log in may exceed its idle p99 by at most this (issue 11)
