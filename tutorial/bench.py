@@ -36,7 +36,7 @@ there, and (unless --no-readme) the README section that shows them.
 
 The code: tutorial/bench_load.py (load generators), bench_stats.py
 (statistics and targets), bench_report.py (text, plot, README),
-bench_experiments.py (the other experiments); this file runs them.
+bench_experiments.py and bench_probe.py (the other experiments); this file runs them.
 """
 from __future__ import annotations
 

@@ -21,7 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids, probe
+from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids
+from tutorial.bench_probe import probe
 from tutorial.chapters import FINAL_DIR, by_key
 from tutorial.second_pass import before_fix_server, hash_env, start_servers
 from tutorial.server import ChapterServer

@@ -1,8 +1,9 @@
-"""The benchmark's load generators: wrk, or a Python one, and a paced probe.
+"""The benchmark's load generators: wrk, or a Python one.
 
 Used by tutorial.bench (python -m tutorial.bench). Every function here sends
 requests to a running server and measures what comes back; what to run and
 what to make of the numbers are in tutorial.bench and tutorial.bench_stats.
+The paced probe (latency while others log in) is in tutorial.bench_probe.
 """
 from __future__ import annotations
 
@@ -180,33 +181,44 @@ class _Connection:
 
 async def _python_load(host, port, path, seconds, connections, token=None):
     """Keep `connections` connections busy until `seconds` have passed; answers
-    still on their way then are not counted (as wrk does)."""
+    still on their way then are not counted (as wrk does). Each connection is
+    opened and answered once before the clock starts, so the window measures
+    requests, not connecting and the server's first-request work. Returns the
+    latencies, the failures and the window's length."""
     latencies, failed = [], 0
 
-    async def one():
-        nonlocal failed
+    async def opened():
         reader, writer = await asyncio.open_connection(host, port)
         conn = _Connection(reader, writer, path, token)
+        writer.write(conn.request())
+        await conn.answer()
+        return conn
+
+    async def one(conn):
+        nonlocal failed
         try:
             while True:
                 started = time.perf_counter()
-                writer.write(conn.request())
+                conn.writer.write(conn.request())
                 status, _ = await conn.answer()
                 latencies.append(time.perf_counter() - started)
                 if status >= 300 and not _EXPECTED_FAILURES.get(path):
                     failed += 1
         finally:
-            writer.close()
+            conn.writer.close()
 
-    tasks = [asyncio.ensure_future(one()) for _ in range(connections)]
+    conns = await asyncio.gather(*(opened() for _ in range(connections)))
+    started = time.perf_counter()
+    tasks = [asyncio.ensure_future(one(conn)) for conn in conns]
     done, _ = await asyncio.wait(tasks, timeout=seconds)
+    window = min(time.perf_counter() - started, seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     for task in done:  # a connection that ended early failed: say why
         if task.exception():
             raise task.exception()
-    return latencies, failed
+    return latencies, failed, window
 
 
 def _run_async(coroutine):
@@ -225,9 +237,8 @@ def _run_async(coroutine):
 def run_python(base: str, path: str, seconds: float, connections: int, server_pids, token: str = None) -> Run:
     host, port = base.split("//")[1].split(":")
     server_before = _process_cpu(server_pids)
-    cpu_before, started = time.process_time(), time.perf_counter()
-    latencies, failed = _run_async(_python_load(host, int(port), path, seconds, connections, token))
-    wall = min(time.perf_counter() - started, seconds)
+    cpu_before = time.process_time()  # (the warm-up counts too: an upper bound)
+    latencies, failed, wall = _run_async(_python_load(host, int(port), path, seconds, connections, token))
     cpu = time.process_time() - cpu_before
     server_after = _process_cpu(server_pids)
     latencies.sort()
@@ -268,66 +279,3 @@ def _fixed_requests(server: ChapterServer, path: str, n: int) -> None:
         writer.close()
 
     _run_async(go())
-
-
-
-# ------------------------------------------------------------------ a paced probe, with or without logins
-
-async def _probe(host, port, seconds, every, login_clients):
-    """One connection sends a cheap request (a logout with a wrong cookie)
-    every `every` seconds, each after the last one's answer; meanwhile
-    `login_clients` connections log in without a pause. Returns the probe's
-    latencies and how many logins were answered."""
-    latencies, logins = [], 0
-
-    async def probe():
-        reader, writer = await asyncio.open_connection(host, port)
-        conn = _Connection(reader, writer, "check")
-        due = time.perf_counter()
-        try:
-            while True:
-                started = time.perf_counter()
-                writer.write(conn.request())
-                await conn.answer()
-                latencies.append(time.perf_counter() - started)
-                due = max(due + every, time.perf_counter())  # no burst to catch up after a long wait
-                await asyncio.sleep(due - time.perf_counter())
-        finally:
-            writer.close()
-
-    async def log_in():
-        nonlocal logins
-        reader, writer = await asyncio.open_connection(host, port)
-        conn = _Connection(reader, writer, "login")
-        try:
-            while True:
-                writer.write(conn.request())
-                status, _ = await conn.answer()
-                logins += status == 200
-        finally:
-            writer.close()
-
-    tasks = [asyncio.ensure_future(probe())] + [asyncio.ensure_future(log_in()) for _ in range(login_clients)]
-    done, _ = await asyncio.wait(tasks, timeout=seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:  # a connection that ended early failed: say why
-        if task.exception():
-            raise task.exception()
-    return latencies, logins
-
-
-def probe(base: str, seconds: float, every: float = 0.01, login_clients: int = 0, server_pids=()) -> dict:
-    """Latency of a cheap request sent every `every` seconds for `seconds`,
-    while `login_clients` clients log in without a pause (0: an idle server)."""
-    host, port = base.split("//")[1].split(":")
-    server_before, started = _process_cpu(server_pids), time.perf_counter()
-    latencies, logins = _run_async(_probe(host, int(port), seconds, every, login_clients))
-    wall = time.perf_counter() - started
-    server_after = _process_cpu(server_pids)
-    latencies.sort()
-    return {"requests": len(latencies), "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000, "max_ms": latencies[-1] * 1000 if latencies else 0.0,
-            "logins": logins, "seconds": wall,
-            "server_cpu": (server_after - server_before) / wall if server_before >= 0 <= server_after else -1.0}
