@@ -209,16 +209,21 @@ async def _python_load(host, port, path, seconds, connections, token=None):
 
     conns = await asyncio.gather(*(opened() for _ in range(connections)))
     started = time.perf_counter()
-    tasks = [asyncio.ensure_future(one(conn)) for conn in conns]
+    await _for(seconds, *(one(conn) for conn in conns))
+    return latencies, failed, min(time.perf_counter() - started, seconds)
+
+
+async def _for(seconds, *loops):
+    """Run endless coroutines for `seconds`, then stop them; one that ended
+    early failed, and its exception is raised to say why."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
     done, _ = await asyncio.wait(tasks, timeout=seconds)
-    window = min(time.perf_counter() - started, seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:  # a connection that ended early failed: say why
+    for task in done:
         if task.exception():
             raise task.exception()
-    return latencies, failed, window
 
 
 def _run_async(coroutine):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tutorial.bench_load import _Connection, _process_cpu, _run_async
+from tutorial.bench_load import _Connection, _for, _process_cpu, _run_async
 from tutorial.bench_stats import percentile
 
 
@@ -46,14 +46,7 @@ async def _probe(host, port, seconds, every, login_clients):
         finally:
             writer.close()
 
-    tasks = [asyncio.ensure_future(probe())] + [asyncio.ensure_future(log_in()) for _ in range(login_clients)]
-    done, _ = await asyncio.wait(tasks, timeout=seconds)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:  # a connection that ended early failed: say why
-        if task.exception():
-            raise task.exception()
+    await _for(seconds, probe(), *(log_in() for _ in range(login_clients)))
     return latencies, logins
 
 
