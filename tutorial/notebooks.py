@@ -66,7 +66,7 @@ def execute(path: Path, timeout: int = 120, env: dict = None, cwd: Path = NOTEBO
 
 
 def _kernel_config(sockets: str):
-    """Where Unix sockets exist, the kernel talks over them (files in the folder
+    """How the tests' kernels are run. Where Unix sockets exist, the kernel talks over them (files in the folder
     `sockets`), not over TCP ports: Jupyter picks five free ports, frees them
     and lets the kernel bind them a moment later, and on a busy machine another
     program can take one in between (the kernel then dies before replying to
@@ -74,6 +74,11 @@ def _kernel_config(sockets: str):
     from traitlets.config import Config
 
     config = Config()
+    # When a cell fails, the kernel is asked to shut down and its atexit handlers stop
+    # its servers and remove their folders; a lab with six servers (several with four
+    # workers) needs more than the default 5 s for that on a busy machine (SIGTERM comes
+    # at half of it, and a SIGTERM skips atexit: the folders were left behind).
+    config.KernelManager.shutdown_wait_time = 60.0
     if os.name != "nt":
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(sockets, "kernel")
