@@ -14,7 +14,8 @@ Loaded as a plugin by the conftest.py at the repository root.
 - Every process the run starts (servers, kernels, the background jobs, curl)
   carries the run's mark in its environment (TUTORIAL_TEST_RUNS; a run inside a
   run adds its own). When the run ends, whatever still carries the mark is
-  stopped: after Ctrl-C or `-x` that is expected and said in one line; after a
+  stopped: after Ctrl-C (or SIGTERM, handled as Ctrl-C) or `-x` that is expected
+  and said in one line; after a
   run that passed it is a defect, and the run fails, naming the processes.
 - With CI=true a skipped test is a failure, its reason shown: CI must run every
   test (.ci/run installs what they need).
@@ -65,7 +66,15 @@ def pytest_configure(config):
         tempfile.tempdir = None
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def pytest_sessionstart(session):
+    # A run ended by SIGTERM (`kill`, a CI job's timeout) cleans up as after Ctrl-C:
+    # by default SIGTERM ends Python at once, leaving servers, kernels and folders.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminated)
     mark = uuid.uuid4().hex
     session.config._tmp_path_factory.getbasetemp()  # where pytest puts it, before TMPDIR changes
     tmp = Path(tempfile.mkdtemp(prefix="tt-"))
@@ -113,6 +122,8 @@ def stop_marked(mark, grace=1.0, timeout=15.0):
 
 def pytest_sessionfinish(session, exitstatus):
     mark, tmp, saved = session.config.stash[_run]
+    if signal.getsignal(signal.SIGTERM) is _terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

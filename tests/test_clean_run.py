@@ -70,12 +70,14 @@ def test_nothing_is_left_in_the_runs_temporary_folder(executed_notebooks, execut
 
 
 @linux_only
-def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factory):
-    """Ctrl-C a run (a child pytest with an empty temporary folder) while a
-    server of it serves and the README sessions run in the background: afterwards
-    none of its processes (servers, workers, the background job, curl) is left,
-    and its temporary folder holds only pytest's basetemp. (A killed notebook
-    kernel leaves no server either: test_notebooks.py.)"""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factory, sig):
+    """Ctrl-C a run (a child pytest with an empty temporary folder), or end it
+    with SIGTERM as `kill` or a CI timeout does, while a server of it serves and
+    the README sessions run in the background: afterwards none of its processes
+    (servers, workers, the background job, curl) is left, and its temporary
+    folder holds only pytest's basetemp. (A killed notebook kernel leaves no
+    server either: test_notebooks.py.)"""
     mark = "INTERRUPTED_TEST_RUN=" + uuid.uuid4().hex
     key, value = mark.split("=")
     # (a short path: the child's Unix sockets live below it)
@@ -87,7 +89,7 @@ def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factor
             "no server serving and no background job seen:\n%s\n%s"
             % ("\n".join(_command_line(p) for p in processes_with(mark)), child.output()))
         time.sleep(0.05)
-    os.kill(child.pid, signal.SIGINT)  # what Ctrl-C does to pytest
+    os.kill(child.pid, sig)  # SIGINT: what Ctrl-C does to pytest
     try:
         child.wait(60)
     finally:
