@@ -70,21 +70,23 @@ def test_nothing_is_left_in_the_runs_temporary_folder(executed_notebooks, execut
 
 
 @linux_only
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factory, sig):
-    """Ctrl-C a run (a child pytest with an empty temporary folder), or end it
-    with SIGTERM as `kill` or a CI timeout does, while a server of it serves and
-    the README sessions run in the background: afterwards none of its processes
-    (servers, workers, the background job, curl) is left, and its temporary
-    folder holds only pytest's basetemp. (A killed notebook kernel leaves no
-    server either: test_notebooks.py.)"""
+@pytest.mark.parametrize("sig, background", [(signal.SIGINT, True), (signal.SIGTERM, False)], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_leaves_no_process_and_no_file_behind(tmp_path_factory, sig, background):
+    """Ctrl-C a run (a child pytest with an empty temporary folder) while a
+    server of it serves and the README sessions run in the background:
+    afterwards none of its processes (servers, workers, the background job,
+    curl) is left, and its temporary folder holds only pytest's basetemp. The
+    same for a run ended by SIGTERM, as `kill` or a CI timeout ends it (turned
+    into Ctrl-C: the same clean-up; a server is enough to show it). (A killed
+    notebook kernel leaves no server either: test_notebooks.py.)"""
     mark = "INTERRUPTED_TEST_RUN=" + uuid.uuid4().hex
     key, value = mark.split("=")
+    files = ["tests/test_server.py"] + (["tests/test_readmes.py"] if background else [])
     # (a short path: the child's Unix sockets live below it)
-    child, tmp = pytest_in_a_child(tmp_path_factory.mktemp("i"), "tests/test_server.py", "tests/test_readmes.py",
-                                   env={key: value})
+    child, tmp = pytest_in_a_child(tmp_path_factory.mktemp("i"), *files, env={key: value})
     deadline = time.monotonic() + 60
-    while not (serving(mark) and any("background.py" in _command_line(p) for p in processes_with(mark))):
+    while not (serving(mark) and (not background or any("background.py" in _command_line(p)
+                                                        for p in processes_with(mark)))):
         assert child.poll() is None and time.monotonic() < deadline, (
             "no server serving and no background job seen:\n%s\n%s"
             % ("\n".join(_command_line(p) for p in processes_with(mark)), child.output()))
