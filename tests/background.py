@@ -9,6 +9,7 @@ after collection:
     python tests/background.py notebooks FOLDER
     python tests/background.py readmes FOLDER
     python tests/background.py checks FOLDER
+    python tests/background.py interruptions FOLDER
 
 Each job writes its results into FOLDER; the fixtures `executed_notebooks` and
 `executed_readmes` wait for the process and read them. A separate process also
@@ -173,7 +174,14 @@ def run_checks(folder: Path) -> None:
     check_runs.run_all(folder)
 
 
-JOBS = {"notebooks": run_notebooks, "readmes": run_readmes, "checks": run_checks}
+def run_interruptions(folder: Path) -> None:
+    """Test runs interrupted with Ctrl-C and with SIGTERM (interrupted.py)."""
+    import interrupted
+
+    interrupted.run_all(folder)
+
+
+JOBS = {"notebooks": run_notebooks, "readmes": run_readmes, "checks": run_checks, "interruptions": run_interruptions}
 
 
 def start(job: str, folder: Path) -> subprocess.Popen:

@@ -97,7 +97,7 @@ def _runs_against_a_chosen_folder(item):
     return True
 
 
-BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks")
+BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks", "executed_interruptions")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -224,7 +224,7 @@ def pytest_collection_finish(session):
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    for job in ("notebooks", "readmes", "checks"):
+    for job in ("notebooks", "readmes", "checks", "interruptions"):
         if "executed_" + job in wanted:
             folder = _job_folder(session.config, job)
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
@@ -251,26 +251,31 @@ def executed_notebooks():
 def executed_readmes():
     """Every README's session, run once per test run (see background.py):
     {chapter slug, "final" or "README.md": what happened}."""
-    import json
-
-    import background
-
-    folder, _, runner = _background["readmes"]
-    background.wait(runner, folder)
-    return json.loads((folder / "outcome.json").read_text(encoding="utf-8"))
+    return _job_results("readmes", "outcome.json")
 
 
 @pytest.fixture(scope="session")
 def executed_checks():
     """The learner's check, run on each project of check_runs.py (see background.py):
     {scenario: {"code", "out", "project", "project_changed", "root_changed"}}."""
+    return _job_results("checks", "results.json")
+
+
+def _job_results(job, name):
     import json
 
     import background
 
-    folder, _, runner = _background["checks"]
+    folder, _, runner = _background[job]
     background.wait(runner, folder)
-    return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    return json.loads((folder / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def executed_interruptions():
+    """Test runs interrupted in the middle (interrupted.py, see background.py):
+    {"ctrl-c" or "sigterm": {"output", "seen", "left", "files"}}."""
+    return _job_results("interruptions", "results.json")
 
 
 @pytest.fixture(scope="session")
