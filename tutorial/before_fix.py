@@ -13,10 +13,11 @@ function, written out.
 Sanic's worker processes import this file again, so the swap happens at import
 time, in every worker.
 """
-import argparse
 import os
 import sys
 from pathlib import Path
+
+from serve_swapped import serve  # (tutorial/, this script's folder)
 
 FOLDER = os.path.abspath(os.environ.get('BEFORE_FIX_FOLDER')
                          or Path(__file__).resolve().parent.parent / 'chapters' / '06-hardening')
@@ -67,9 +68,4 @@ print('06 before the fix (%s): %s.%s from %s swapped back' % (VARIANT, module.__
       flush=True)
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description='Serve chapter 06 with one fix taken back.')
-    parser.add_argument('--host', default='127.0.0.1')
-    parser.add_argument('--port', type=int, default=8000)
-    parser.add_argument('--workers', type=int, default=1)
-    args = parser.parse_args()
-    run.app.run(host=args.host, port=args.port, workers=args.workers, single_process=args.workers == 1)
+    serve(run, 'Serve chapter 06 with one fix taken back.')
