@@ -166,3 +166,18 @@ def test_the_redis_rows_are_measured(monkeypatch):
     assert [(p, len(r), r[0]["failed"]) for p, r in runs.items()] == [("no-io", 1, 0), ("session", 1, 0)]
     assert runs["session"][0]["requests"] > 0
     assert result["redis"].startswith(("redis-server ", "valkey-server "))
+
+
+def test_one_redis_get_is_measured_both_ways():
+    """What bench/README's Redis explanation rests on: the CPU of one GET through
+    redis-py and over a bare connection, on a real server, in results.json."""
+    from tutorial.bench_experiments import redis_get_costs
+    from tutorial.bench_report import readme_section
+    from tutorial.redis_server import INSTALL, find_binary
+
+    if find_binary() is None:
+        pytest.skip("This test " + INSTALL)
+    costs = redis_get_costs(repeat=200)
+    assert list(costs) == ["redis-py asyncio client", "bare asyncio connection"] and min(costs.values()) > 0
+    result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    assert "One Redis GET" in readme_section(dict(result, redis_costs=costs), "bench.png")

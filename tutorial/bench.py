@@ -56,7 +56,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tutorial.bench_experiments import (Target, login_pressure, multi_worker_logouts, password_hash_ms,  # noqa: E402
-                                        sweep_cost, syscalls_per_request, write_costs)
+                                        sweep_cost, syscalls_per_request, write_costs, redis_get_costs)
 from tutorial.bench_load import (CONNECTIONS, PATHS, Run, _drain, _login_once, _server_pids,  # noqa: E402
                                  generator, run_python, run_wrk)
 from tutorial.bench_report import END, README, START, plot, readme_section, report, update_readme  # noqa: E402
@@ -206,6 +206,8 @@ def main(argv=None) -> int:
         result["multi_worker"] = multi_worker_logouts(args.multi_workers, args.cycles)
     with tempfile.TemporaryDirectory() as tmp:
         result["costs"] = write_costs(Path(tmp) / "temp")
+    if args.redis_workers and find_binary():
+        result["redis_costs"] = redis_get_costs()
     if load_at_start >= 0:
         result["machine"]["load"] = [load_at_start, _load()]
     print()

@@ -1,6 +1,6 @@
 """The benchmark's experiments besides the load runs: several workers, the
-password hash, session-file operations, system calls, a cheap request while
-clients log in, and the sweep on 100,000 files.
+password hash, session-file operations, one Redis GET, system calls, a cheap
+request while clients log in, and the sweep on 100,000 files.
 
 Each returns plain data for results.json; tutorial.bench runs them.
 """
@@ -136,6 +136,52 @@ def write_costs(folder: Path, repeat: int = 200) -> dict:
             op()
         costs[name] = (time.perf_counter() - started) / repeat * 1e6
     return costs
+
+
+def redis_get_costs(repeat: int = 20000) -> dict:
+    """CPU microseconds per GET of a session key, on a Redis server started here:
+    through redis-py's asyncio client as chapter 08 calls it, and written and
+    read on a bare asyncio connection. The difference is what the client
+    library adds to each request of the Redis store; the bare GET is what the
+    round trip itself costs this process. On Sanic's event loop (uvloop when
+    installed)."""
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from tutorial.redis_server import RedisServer
+
+    key = b"session:manage:admin"
+    command = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key)
+
+    async def per_call(call):
+        await call()
+        started = time.process_time()
+        for _ in range(repeat):
+            await call()
+        return (time.process_time() - started) / repeat * 1e6
+
+    async def both(server):
+        client = Redis.from_url(server.url, decode_responses=True, socket_timeout=None)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+
+        async def bare():
+            writer.write(command)
+            return await reader.readline()  # (the key holds nothing: one line, "$-1")
+        try:
+            return {"redis-py asyncio client": await per_call(lambda: client.get(key.decode())),
+                    "bare asyncio connection": await per_call(bare)}
+        finally:
+            writer.close()
+            await client.aclose()
+
+    try:
+        import uvloop
+        run = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    with RedisServer() as server:
+        return run(both(server))
 
 
 def syscalls_per_request(server: ChapterServer, paths, requests: int = 100) -> dict:

@@ -112,6 +112,8 @@ def report(result: dict) -> str:
         lines.append("Where the time goes, per session-file operation on this file system (µs):")
         for name, us in result["costs"].items():
             lines.append("  %-32s %8.1f" % (name, us))
+    if result.get("redis_costs"):
+        lines.append("One Redis GET, CPU per call in this process (µs): %s" % _redis_costs(result))
     for name, counts in (result.get("syscalls") or {}).items():
         if counts:
             lines.append("System calls per request, %s: %s" % (name, ", ".join("%s %.0f" % pc for pc in counts.items())))
@@ -203,6 +205,10 @@ def _plot_pressure(ax, result: dict, pressure: list) -> None:
     ax.legend(fontsize=8)
 
 
+def _redis_costs(result: dict) -> str:
+    return ", ".join("%s %.0f" % pair for pair in result["redis_costs"].items())
+
+
 def readme_section(result: dict, image: str) -> str:
     """The README's benchmark section, written from a result (never typed by hand)."""
     rows = ["| target | path | req/s | p50 ms | p99 ms | vs no-io |", "| --- | --- | ---: | ---: | ---: | ---: |"]
@@ -230,6 +236,8 @@ def readme_section(result: dict, image: str) -> str:
         "final's login: one PBKDF2 password check, %.0f ms. / 每次登录一次密码哈希。" % result["hash_ms"]
         if "hash_ms" in result else "",
         "", "| operation on the session file / 会话文件操作 | µs |", "| --- | ---: |", *costs,
+        *(["", "One Redis GET, CPU per call in the calling process (µs) / 一次 Redis GET 在调用它的进程里花的 CPU（微秒）: "
+            + _redis_costs(result)] if result.get("redis_costs") else []),
         *(["", "| server / 服务器 | system calls per request / 每个请求的系统调用 |", "| --- | --- |", *calls]
           if calls else []),
         *_pressure_section(result),
