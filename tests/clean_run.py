@@ -18,7 +18,9 @@ Loaded as a plugin by the conftest.py at the repository root.
   and said in one line; after a
   run that passed it is a defect, and the run fails, naming the processes.
 - With CI=true a skipped test is a failure, its reason shown: CI must run every
-  test (.ci/run installs what they need).
+  test (.ci/run installs what they need). Not in a learner's check (--project):
+  a missing redis-server is not a fault of their code, and the report says
+  which tests could not run and how to install what they need.
 
 tests/test_clean_run.py proves both: a run interrupted in the middle leaves no
 process, and a run leaves nothing in the temporary folder but pytest's own.
@@ -157,6 +159,8 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     if os.environ.get("CI", "").lower() != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return
+    if item.config.getoption("--project"):  # a learner's check: its report names what could not run, and why
         return
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     report.outcome = "failed"
