@@ -20,7 +20,6 @@ PREFIX = {
 # tests and notebooks use it so they never write into the repository).
 SESSION_DIR = os.environ.get('SESSION_DIR') or os.path.join(os.path.dirname(os.path.abspath(__file__)), 'temp')
 
-
 # 会话存放的地方（环境变量 SESSION_STORE）：
 #   file（默认）：上面的会话文件夹，什么都不用装；
 #   Redis 的地址，例如 redis://127.0.0.1:6379/0（主机:端口/库号；rediss:// 是加密连接，unix:///路径 是本机套接字）。
@@ -78,12 +77,10 @@ PASSWORD_ITERATIONS = int(os.environ.get('PASSWORD_ITERATIONS') or 600000)
 # with 1 thread leaves one core to the event loop. Rule: workers × threads < cores.
 PASSWORD_THREADS = int(os.environ.get('PASSWORD_THREADS') or 1)
 
-# 登录限速：同一个账号、同一个客户端地址，各自前 LOGIN_FREE_FAILURES 次失败不受限；
-# 之后每次尝试前要等 1、2、4、8……秒，最多 LOGIN_MAX_WAIT 秒；LOGIN_FORGET 秒没有尝试就从头计数。
-# Login throttling: per account and per client address, the first
-# LOGIN_FREE_FAILURES failures are free; after that each attempt must wait 1, 2,
-# 4, 8... seconds after the last, at most LOGIN_MAX_WAIT; after LOGIN_FORGET
-# seconds without an attempt the count starts again.
+# 登录限速：账号、客户端地址各自前 LOGIN_FREE_FAILURES 次失败不受限，之后每次要等 1、2、4……秒，
+# 最多 LOGIN_MAX_WAIT 秒；LOGIN_FORGET 秒没有尝试就从头计数。
+# Login throttling, per account and per client address: LOGIN_FREE_FAILURES free failures, then waits of
+# 1, 2, 4... seconds, at most LOGIN_MAX_WAIT; after LOGIN_FORGET quiet seconds the count starts again.
 LOGIN_FREE_FAILURES = 5
 LOGIN_MAX_WAIT = 60
 LOGIN_FORGET = 900

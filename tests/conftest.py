@@ -17,8 +17,8 @@ from sanic import Sanic  # noqa: E402
 Sanic.test_mode = True
 
 from learner import LearnerReport, learner_target  # noqa: E402
-from support import AppClient, SyncView, Target, loaded, repository_targets  # noqa: E402
-from tutorial.chapters import by_key  # noqa: E402
+from support import AppClient, SyncView, Target, loaded, repository_targets, use_session_dir  # noqa: E402
+from tutorial.chapters import by_key, step  # noqa: E402
 from tutorial.loader import module_origin  # noqa: E402
 
 
@@ -47,6 +47,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
     config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
     config.addinivalue_line("markers", "final_only: runs against final/ only")
+    config.addinivalue_line("markers", "readme_has(text): runs against the folders whose README.md has this text")
     config.addinivalue_line("markers", "slow: starts real servers, browsers or waits real time; runs against each "
                                        "chapter but not final/, which test_layout proves identical to the last one")
     config.addinivalue_line("markers", "beyond_article(zh, en): a rule of this repository that the article's code "
@@ -65,9 +66,10 @@ def pytest_configure(config):
 
 
 def _step_range(definition):
+    """since(step) / until(step): a step's number or name (tutorial.chapters.step)."""
     since = definition.get_closest_marker("since")
     until = definition.get_closest_marker("until")
-    return (since.args[0] if since else 0), (until.args[0] if until else 99)
+    return (step(since.args[0]) if since else 0), (step(until.args[0]) if until else 99)
 
 
 def pytest_generate_tests(metafunc):
@@ -75,15 +77,27 @@ def pytest_generate_tests(metafunc):
         return
     low, high = _step_range(metafunc.definition)
     targets = [t for t in metafunc.config.tutorial_targets if low <= t.number <= high]
+    readme_has = metafunc.definition.get_closest_marker("readme_has")
+    if readme_has:  # only the folders whose README.md has this text (a section the test reads)
+        targets = [t for t in targets if t.learner or readme_has.args[0] in _readme(t.path)]
     if metafunc.definition.get_closest_marker("final_only"):
         targets = [t for t in targets if t.id == "final"]
-    elif metafunc.definition.get_closest_marker("slow") and "final" not in metafunc.config.getoption("--chapter"):
-        # final/ is the last chapter file for file (test_final_is_identical_to_the_last_chapter):
-        # the slow tests need not run twice on the same code (unless final/ is asked for by name)
-        targets = [t for t in targets if t.id != "final"]
+    elif metafunc.definition.get_closest_marker("slow") and not metafunc.config.getoption("--chapter"):
+        # A slow test (real servers, a browser, Redis, real time) runs on the chapter that brings its
+        # behaviour and on the last one: the chapters between change other things, and final/ is the
+        # last chapter file for file (test_final_is_identical_to_the_last_chapter). --chapter runs it
+        # on whatever it names.
+        repository = [t for t in targets if not t.learner and t.id != "final"]
+        ends = {repository[0].id, repository[-1].id} if repository else set()
+        targets = [t for t in targets if t.learner or t.id in ends]
     if not targets:
         targets = [pytest.param(None, marks=pytest.mark.not_this_step)]
     metafunc.parametrize("chapter", targets, ids=str)
+
+
+def _readme(folder):
+    path = folder / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
 def _runs_against_a_chosen_folder(item):
@@ -138,6 +152,17 @@ def tool(chapter):
 
 
 @pytest.fixture
+def config(chapter):
+    return assert_from(loaded(chapter).module("config"), chapter)
+
+
+@pytest.fixture
+def be(chapter):
+    """The chapter's api/be.py (its endpoints and what they use)."""
+    return assert_from(loaded(chapter).module("api.be"), chapter)
+
+
+@pytest.fixture
 def session_dir(tmp_path):
     """A fresh, empty session folder for this test."""
     folder = tmp_path / "temp"
@@ -148,9 +173,9 @@ def session_dir(tmp_path):
 @pytest.fixture
 def session(chapter, session_dir, monkeypatch):
     """The chapter's core/session.py, writing its session files into `session_dir`;
-    its async functions (chapter 08 on) called like plain ones (support.SyncView)."""
+    its async functions (from the store-shape step on) called like plain ones (support.SyncView)."""
     module = assert_from(loaded(chapter).module("core.session"), chapter)
-    monkeypatch.setattr(module, "TEMPPATH", os.path.join(str(session_dir), ""))
+    use_session_dir(module, session_dir, monkeypatch)
     return SyncView(module)
 
 
@@ -185,8 +210,7 @@ def client(chapter, app, session_dir, monkeypatch):
     """Sends requests to the chapter's app; session files go to `session_dir`."""
     code = loaded(chapter)
     if code.has("core.session"):
-        session = assert_from(code.module("core.session"), chapter)
-        monkeypatch.setattr(session, "TEMPPATH", os.path.join(str(session_dir), ""))
+        use_session_dir(assert_from(code.module("core.session"), chapter), session_dir, monkeypatch)
     manager = getattr(code.module("config"), "MANAGER", None)
     if manager is not None:
         monkeypatch.setitem(manager, "password", fast_password_hash(chapter))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import diagnose
 import slips
 from support import AppClient, WrongAnswer, show_answer
+from tutorial.chapters import step
 from tutorial.show import as_curl
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -21,7 +22,7 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 
 def step_of_test(item) -> int:
     since = item.get_closest_marker("since")
-    return since.args[0] if since else 0
+    return step(since.args[0]) if since else 0
 
 
 def first_line(exc) -> str:

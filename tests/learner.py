@@ -88,7 +88,7 @@ class LearnerReport:
         os.chdir(self.scratch)  # what the code writes "here" lands in the scratch folder
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
         t = self.target
-        if t.number > 5:
+        if CHAPTERS[t.number].beyond:
             tr.write_line("第 %02d 步是本仓库自己加的，超出了文章（文章写到第 05 步为止）。" % t.number)
             tr.write_line("Step %02d is this repository's own, beyond the articles (they end at step 05)." % t.number)
         tr.write_line("检查你的代码 / Checking your code: %s, as step %02d" % (t.path, t.number))

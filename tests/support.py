@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,20 @@ def loaded(target: Target):
     if target.path not in _loaded:
         _loaded[target.path] = load_app(target.path)
     return _loaded[target.path]
+
+
+def use_session_dir(session, folder, monkeypatch) -> None:
+    """Point a chapter's core/session.py at `folder` for one test: its TEMPPATH (the
+    article's name for the session folder) and, from the step that gives the session
+    files a module of their own (core/file_store.py), every FileStore it made at import."""
+    path = os.path.join(str(folder), "")
+    monkeypatch.setattr(session, "TEMPPATH", path)
+    store = getattr(session, "FileStore", None)
+    if store is None:
+        return
+    for name, value in list(vars(session).items()):
+        if isinstance(value, store):
+            monkeypatch.setattr(session, name, store(path))
 
 
 class AppClient:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT
+from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT, step
 from tutorial.readme import README, with_table
 
 pytestmark = pytest.mark.repository_only
@@ -42,9 +42,11 @@ def test_chapter_folders_are_the_chapter_list():
 
 @pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
 def test_chapter_has_the_article_layout(ch):
-    expected = set(LAYOUT) | ({"core/session.py"} if ch.number >= 1 else set()) | (
-        {"static/admin.html"} if ch.number >= 7 else set()) | (  # the back-office page, beyond the articles
-        {"core/redis_store.py"} if ch.number >= 8 else set())  # sessions in Redis, beyond the articles
+    # beyond the articles: a file for the session files, one for the login counters, the
+    # back-office page, the Redis store
+    later = {"core/session.py": 1, "core/file_store.py": step("atomic-files"), "core/file_counters.py": step("throttle"),
+             "static/admin.html": step("sliding-session"), "core/redis_store.py": step("redis-store")}
+    expected = set(LAYOUT) | {name for name, since in later.items() if ch.number >= since}
     assert chapter_files(ch.path) == expected
 
 

@@ -44,7 +44,7 @@ def test_make_token_writes_token_and_time_to_group_md5_file(chapter, session, se
 
 
 @pytest.mark.since(1)
-@pytest.mark.until(5)  # chapter 06 takes the token from secrets instead (test_hardening.py)
+@pytest.mark.until(5)  # the secret-token step takes it from secrets instead (test_secret_token.py)
 def test_make_token_is_md5_of_user_time_and_random_number(chapter, session, clock, monkeypatch):
     calls = []
 

@@ -20,11 +20,13 @@ ARTICLES = "https://github.com/fengcms/articles/blob/master/webAppDesign/"
 class Chapter:
     number: int
     slug: str            # folder name under chapters/
-    article: str         # article number and section, as the series names it
-    url: str             # link to that article (section)
+    article: str         # article number and section, as the series names it ("" beyond the articles)
+    url: str             # link to that article (section), or to the article the step builds on
     title_zh: str
     title_en: str
-    touches: tuple       # files this step changes, relative to the previous chapter
+    touches: tuple       # files this step changes, relative to the previous chapter, in teaching order
+    summary_zh: str = ""  # what this step does, in one sentence (its README opens with it)
+    summary_en: str = ""
 
     @property
     def path(self) -> Path:
@@ -35,46 +37,146 @@ class Chapter:
         """Two-digit step number, as learners type it (`--step 03`)."""
         return "%02d" % self.number
 
+    @property
+    def name(self) -> str:
+        """The slug without its number: `secret-token`."""
+        return self.slug[3:]
+
+    @property
+    def beyond(self) -> bool:
+        """A step of this repository's own, beyond the articles."""
+        return not self.article
+
+
+BEYOND = "超出文章 / beyond the articles"
+ARTICLE_1_09 = ARTICLES + "1.09.md#搞清楚原理到底是个球"
+ARTICLE_1_10 = ARTICLES + "1.10.md"
+
+
+def _own(number, slug, url, title_zh, title_en, touches, summary_zh, summary_en):
+    return Chapter(number, slug, "", url, title_zh, title_en, touches, summary_zh, summary_en)
+
 
 CHAPTERS = (
     Chapter(0, "00-starting-point", "1.05–1.08", ARTICLES + "1.08.md",
             "起点：假登录与工具函数", "Starting point: fake login and tool helpers",
-            ()),
+            (), "文章 1.05–1.08 结束时的样子：一个只认 admin / 123456 的假登录。",
+            "Where articles 1.05–1.08 leave off: a fake login that knows only admin / 123456."),
     Chapter(1, "01-make-token", "1.09 生成秘钥", ARTICLES + "1.09.md#生成秘钥",
             "makeToken：生成 token 并存成文件", "makeToken: create a token and store it in a file",
-            ("core/tool.py", "core/session.py")),
+            ("core/tool.py", "core/session.py"), "makeToken 生成 token，把它和时间写进会话文件。",
+            "makeToken makes a token and writes it, with the time, to a session file."),
     Chapter(2, "02-check-token", "1.10 检查 token 方法", ARTICLES + "1.10.md#检查-token-方法",
             "checkToken：检查 token", "checkToken: validate a token",
-            ("core/session.py",)),
+            ("core/session.py",), "checkToken 对照会话文件检查客户端带来的 token。",
+            "checkToken checks the token a client brings against the session file."),
     Chapter(3, "03-clear-update-token", "1.10 删除 / 更新 token 方法", ARTICLES + "1.10.md#删除-token-方法",
             "clearToken 与 updataToken：删除和续期", "clearToken and updataToken: delete and refresh",
-            ("core/session.py",)),
+            ("core/session.py",), "clearToken 删除会话，updataToken 给会话续期。",
+            "clearToken deletes a session, updataToken refreshes it."),
     Chapter(4, "04-login", "1.10 更新登录接口", ARTICLES + "1.10.md#更新登录接口",
             "登录接口发放 token 与 cookie", "Login hands out a token and a cookie",
-            ("api/be.py",)),
+            ("api/be.py",), "登录成功时生成会话，token 放进回答和 session cookie。",
+            "A successful login makes a session and puts its token in the answer and in the session cookie."),
     Chapter(5, "05-logout", "1.10 制作退出接口", ARTICLES + "1.10.md#制作退出接口",
             "退出接口：检查并清除会话", "Logout: check and clear the session",
-            ("api/be.py",)),
-    Chapter(6, "06-hardening", "超出文章 / beyond the articles", ARTICLES + "1.10.md",
-            "加固会话：攻击与修补", "Hardening the session: attacks and fixes",
-            ("config.py", "core/app.py", "core/tool.py", "core/session.py", "api/be.py")),
-    Chapter(7, "07-guarded-routes", "超出文章 / beyond the articles", ARTICLES + "1.09.md#搞清楚原理到底是个球",
-            "用上会话：受保护的接口、滑动续期和浏览器", "Using the session: guarded routes, a sliding session, a browser",
-            ("config.py", "core/app.py", "core/session.py", "api/be.py", "static/admin.html")),
-    Chapter(8, "08-redis-store", "超出文章 / beyond the articles", ARTICLES + "1.09.md#搞清楚原理到底是个球",
-            "会话放进 Redis：多台机器共用", "Sessions in Redis, shared by several machines",
-            ("config.py", "core/app.py", "core/session.py", "core/redis_store.py", "api/be.py")),
+            ("api/be.py",), "退出接口检查 session cookie，有效就删除会话。",
+            "The logout endpoint checks the session cookie and, when it is valid, deletes the session."),
+    _own(6, "06-secret-token", ARTICLE_1_10, "不可猜的 token，比较不看内容", "An unguessable token, compared in constant time",
+         ("core/session.py", "api/be.py"),
+         "token 改用 128 位密码学随机数，token、账号和密码都用耗时与内容无关的方法比较。",
+         "The token becomes 128 cryptographically random bits, and token, account and password are compared in "
+         "constant time."),
+    _own(7, "07-hostile-input", ARTICLE_1_10, "不信任输入：cookie 逐段检查，错误统一格式",
+         "Hostile input: every part of the cookie checked, every error in the envelope",
+         ("config.py", "core/session.py", "core/app.py"),
+         "cookie 的三段在碰文件之前逐一检查，每一种错误都用统一的 JSON 格式回答。",
+         "The cookie's three parts are each checked before any file is touched, and every error is answered "
+         "in the JSON envelope."),
+    _own(8, "08-atomic-files", ARTICLE_1_10, "多个工作进程：原子地写会话文件", "Several workers: session files written atomically",
+         ("core/file_store.py", "core/session.py"),
+         "会话文件的读写搬进 core/file_store.py：先写临时文件再一步改名，读到坏文件也只当作没有会话。",
+         "Reading and writing session files moves to core/file_store.py: a temporary file renamed in one step, "
+         "and a bad file read as no session."),
+    _own(9, "09-checked-logout", ARTICLE_1_10, "退出只删检查过的那个会话", "Logout deletes only the session it checked",
+         ("core/file_store.py", "core/session.py"),
+         "退出先把会话文件挪到一边再确认，另一个进程刚写下的新会话不会被删掉。",
+         "Logout moves the session file aside before it makes sure, so a session another worker has just "
+         "written is never deleted."),
+    _own(10, "10-password-hash", ARTICLE_1_10, "密码存成加盐的慢哈希", "The password as a slow salted hash",
+         ("config.py", "core/tool.py", "api/be.py"),
+         "代码里不再有明文密码，只有它的 PBKDF2 加盐慢哈希。",
+         "The code no longer holds the password, only its salted, slow PBKDF2 hash."),
+    _own(11, "11-hash-thread", ARTICLE_1_10, "哈希在线程里算，事件循环不停", "The hash in a thread, the event loop free",
+         ("config.py", "api/be.py"),
+         "慢哈希放到线程里算，登录期间服务器照常回答别的请求。",
+         "The slow hash runs in a thread, so the server answers other requests while a login is checked."),
+    _own(12, "12-throttle", ARTICLE_1_10, "登录限速：失败太多就回答 429", "Login throttling: too many failures get a 429",
+         ("config.py", "core/file_counters.py", "core/file_store.py", "core/session.py", "api/be.py"),
+         "按账号、按地址数失败的登录，失败太多就要等，等待期间回答 429。",
+         "Failed logins are counted per account and per address; after too many, the next must wait, and "
+         "is answered 429 meanwhile."),
+    _own(13, "13-counter-locks", ARTICLE_1_10, "计数加锁：同时猜也逃不掉", "Locked counters: guesses at once are counted too",
+         ("core/file_counters.py",),
+         "读写登录计数时给文件加锁，同时到达的猜测也一个个算进去。",
+         "A login counter is locked while it is read and written, so guesses that arrive together are all counted."),
+    _own(14, "14-sweep", ARTICLE_1_10, "清理：只删自己的过期文件", "The sweep: only its own expired files",
+         ("config.py", "core/file_store.py", "core/file_counters.py", "core/session.py", "api/be.py"),
+         "后台定时清理过期的会话和计数，只删能证明是自己写下的文件。",
+         "A background sweep removes expired sessions and counters, and only files it can prove it wrote."),
+    _own(15, "15-self-repair", ARTICLE_1_10, "坏掉的状态：能修就修，不能修就记一行",
+         "Broken state: repaired, or logged in one line",
+         ("core/file_store.py", "core/file_counters.py", "core/app.py"),
+         "会话文件夹被删了就自己建回来，每个 5xx 都在日志里写一行原因。",
+         "A deleted session folder is made again, and every 5xx writes one line with its cause to the log."),
+    _own(16, "16-cross-site", ARTICLE_1_10, "拒绝跨站的退出；可以部署的 cookie", "Cross-site logout refused; a cookie fit to deploy",
+         ("config.py", "api/be.py"),
+         "别的网站上的链接不能让用户退出，cookie 加上 SameSite=Lax，https 部署时可加 Secure。",
+         "A link on another site cannot log the user out, and the cookie gets SameSite=Lax, and Secure for https."),
+    _own(17, "17-guard", ARTICLE_1_09, "受保护的接口和“我是谁”", "Guarded endpoints and \"who am I\"",
+         ("core/session.py", "api/be.py"),
+         "@needSession 守卫需要登录的接口，GET /api/v1/be/session 回答当前会话是谁的。",
+         "@needSession guards the endpoints that need a login, and GET /api/v1/be/session answers whose "
+         "session it is."),
+    _own(18, "18-sliding-session", ARTICLE_1_09, "滑动会话和一页纸的后台", "A sliding session and a one-page back office",
+         ("config.py", "core/session.py", "api/be.py", "core/app.py", "static/admin.html"),
+         "一直在用的会话自动续期，/admin/ 有一页在浏览器里用的后台。",
+         "A session in use is refreshed by itself, and /admin/ serves a one-page back office for the browser."),
+    _own(19, "19-store-shape", ARTICLE_1_09, "会话存储的形状：async 函数，固定的方法", "The store's shape: async functions, fixed methods",
+         ("core/session.py", "core/file_store.py", "api/be.py"),
+         "行为不变：会话函数变成 async，只通过存储的几个固定方法存取会话。",
+         "No change in behaviour: the session functions become async and use the store only through a few "
+         "fixed methods."),
+    _own(20, "20-redis-store", ARTICLE_1_09, "会话放进 Redis，多台机器共用", "Sessions in Redis, shared by several machines",
+         ("config.py", "core/redis_store.py", "core/session.py"),
+         "SESSION_STORE 设成 Redis 地址时，会话放进 Redis，每台机器都认得。",
+         "With SESSION_STORE set to a Redis URL, sessions live in Redis, and every machine knows them."),
+    _own(21, "21-redis-outage", ARTICLE_1_09, "Redis 停了：很快回答 503，回来就好", "Redis down: a quick 503, and fine once it is back",
+         ("core/redis_store.py", "core/session.py", "core/app.py", "config.py"),
+         "Redis 连不上或不回答时，一秒内回答 503，Redis 回来后不用重启就恢复。",
+         "When Redis cannot be reached or does not answer, requests get a 503 within a second, and all is well "
+         "again without a restart once it is back."),
+    _own(22, "22-shared-counters", ARTICLE_1_09, "登录计数也放进 Redis", "Login counters in Redis too",
+         ("core/redis_store.py", "core/session.py", "api/be.py", "config.py"),
+         "用 Redis 时登录计数也放进 Redis，几台机器一起限速。",
+         "With Redis, the login counters move there too, so several machines throttle together."),
 )
 
 LAST = CHAPTERS[-1]
 
 
-def by_key(key: str) -> Chapter:
-    """Find a chapter by number ("3", "03"), slug, or "final" (the last chapter)."""
+def by_key(key) -> Chapter:
+    """Find a chapter by number (3, "3", "03"), slug, name ("secret-token"), or "final" (the last chapter)."""
     key = str(key).strip().rstrip("/\\")
     if key == "final":
         return LAST
     for ch in CHAPTERS:
-        if key in (ch.slug, ch.tag, str(ch.number)) or Path(key).name == ch.slug:
+        if key in (ch.slug, ch.tag, str(ch.number), ch.name) or Path(key).name == ch.slug:
             return ch
     raise KeyError("no chapter %r; known: %s" % (key, ", ".join(c.slug for c in CHAPTERS)))
+
+
+def step(key) -> int:
+    """The number of the step named by `key` (see by_key): `chapter.number >= step("guard")`
+    reads "this chapter has the guard"."""
+    return key if isinstance(key, int) else by_key(key).number

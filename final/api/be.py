@@ -11,8 +11,8 @@ from sanic.exceptions import BadRequest
 from sanic.log import error_logger
 
 from config import COOKIE_SECURE, MANAGER, PASSWORD_THREADS, PREFIX, SESSION_STORE, SWEEP_EVERY
-# 会话函数从这一章起是 async 的（会话可能在 Redis 里，要经过网络），所以下面调用它们时都要 await。
-# From this chapter on the session functions are async (the session may be in Redis, over the network): await them.
+# 会话函数是 async 的（会话存储可能要经过网络），所以下面调用它们时都要 await。
+# The session functions are async (the session store may be over the network): await them.
 from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginSucceeded, \
     openSession
 from core.tool import ok, fail, checkParam, checkPassword
@@ -67,11 +67,10 @@ async def login(request):
     if not checkParam(['account', 'password'], dat):
         return dropCookie(fail('参数错误', 400))
 
-    # 限速：这个账号或这个地址最近失败太多次，就立刻回答 429，并在 Retry-After 里说要等几秒；
-    # 不检查密码，所以被限速的尝试几乎不花服务器的时间。
-    # Throttling: after too many recent failures for this account or this address,
-    # answer 429 at once, with the seconds to wait in Retry-After; no password is
-    # checked, so a throttled attempt costs the server almost nothing.
+    # 限速：这个账号或这个地址最近失败太多次，就立刻回答 429，Retry-After 说要等几秒；不检查密码，
+    # 所以被限速的尝试几乎不花服务器的时间。
+    # Throttling: too many recent failures of this account or address are answered 429 at once, with the
+    # seconds to wait in Retry-After; no password is checked, so a throttled attempt costs almost nothing.
     account, password = dat['account'], dat['password']
     address = request.client_ip
     wait = await holdLogin(account, address)
@@ -90,9 +89,11 @@ async def login(request):
     if not (rightAccount and rightPassword):
         return dropCookie(fail('用户名或密码错误', 400))
 
-    # 登录成功：失败计数清零，生成新会话。
-    # Logged in: the failure counts start again, and a new session is made.
+    # 密码对了：这个账号和这个地址的失败计数清零。/ The right password: the account's and the address's counts start again.
     await loginSucceeded(account, address)
+
+    # 登录成功：生成会话，token 既放在回答里，也放进 session cookie（属性见上面的 COOKIE）。
+    # Logged in: a new session; the token goes in the answer and in the session cookie (attributes: COOKIE above).
     token = await makeToken(account, 'manage')
     res = ok(token)
     res.add_cookie('session', token, **COOKIE)

@@ -74,12 +74,12 @@ return 0
 """
 
 # 登录前：账号和地址两个计数一起看。哪一个还要等，就返回要等的秒数，什么也不记；
-# 都不用等，就把这次先记成两边各一次失败，返回 0。规则和第 06 章一样（core/session.py 的 loginWait）：
+# 都不用等，就把这次先记成两边各一次失败，返回 0。规则和文件存储一样（core/file_counters.py 的 loginWait）：
 # 前 ARGV[2] 次失败不用等，之后等 1、2、4……秒，最多 ARGV[3] 秒；ARGV[4] 秒没有尝试就从头计数。
 # Before a login: look at the account's and the address's counters together.
 # If either must still wait, return the seconds left and record nothing;
 # otherwise count this attempt as a failure on both in advance, and return 0.
-# Chapter 06's rules (loginWait in core/session.py): ARGV[2] free failures,
+# The file store's rules (loginWait in core/file_counters.py): ARGV[2] free failures,
 # then waits of 1, 2, 4... seconds, at most ARGV[3]; after ARGV[4] seconds
 # without an attempt the count starts again.
 HOLD = """
@@ -146,8 +146,8 @@ class RedisStore:
         self.refreshScript = self.redis.register_script(REFRESH)
         self.holdScript = self.redis.register_script(HOLD)
 
-    # parsed 是 core/session.py 的 _parse 拆出来的 (用户名, 组, token, 文件路径)；用户名已经检查过，可以直接放进键名。
-    # parsed is what _parse in core/session.py split: (user, group, token, file path);
+    # parsed 是 core/session.py 的 _parse 拆出来的 (用户名, 组, token)；用户名已经检查过，可以直接放进键名。
+    # parsed is what _parse in core/session.py split: (user, group, token);
     # the user name has been checked, so it can go into the key as it is.
     @staticmethod
     def key(parsed):

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+# -*- coding: UTF-8 -*-
+from sanic import Sanic
+from sanic.exceptions import SanicException
+
+from core.tool import fail
+
+# 现在的 Sanic 要求应用有一个名字，不带名字的 Sanic() 会报错。
+# Today's Sanic requires an app name; a bare Sanic() raises an error.
+app = Sanic('webapp')
+
+# 登录请求只有几十个字节；默认允许 100 MB 的请求体，没必要。
+# A login body is a few dozen bytes; the default limit of 100 MB is far more than needed.
+app.config.REQUEST_MAX_SIZE = 64 * 1024
+
+MESSAGES = {400: '参数错误', 401: '没有权限', 404: '接口不存在', 405: '请求方法错误', 413: '请求太大'}
+
+
+# 所有错误回答都用统一格式 {"data": ..., "status": ...}，包括不存在的地址和错误的请求方法；
+# 意料之外的异常回答 500，但不把内部细节交给客户端。
+# Every error answer uses the envelope, unknown paths and wrong methods included;
+# an unexpected exception is a 500 that reveals nothing of the inside to the client.
+@app.exception(Exception)
+async def answerInEnvelope(request, exception):
+    status = exception.status_code if isinstance(exception, SanicException) else 500
+    return fail(MESSAGES.get(status, '服务器错误' if status >= 500 else '请求错误'), status, status)

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+# -*- coding: UTF-8 -*-
+import hashlib
+
+from sanic.response import json
+
+
+# 成功：HTTP 200，{"data": data, "status": 0}
+# Success: HTTP 200, {"data": data, "status": 0}
+def ok(data):
+    # ensure_ascii=False：终端里直接显示中文，而不是 \uXXXX 转义。
+    # ensure_ascii=False: the terminal shows Chinese as it is, not as \uXXXX escapes.
+    return json({'data': data, 'status': 0}, ensure_ascii=False)
+
+
+# 失败：status 借用 HTTP 状态码的含义（400 参数错误、401 没有权限……），
+# HTTP 状态码默认仍是 200，除非调用者另外指定。
+# Failure: status borrows an HTTP code's meaning (400 bad parameters, 401 no
+# permission...); the HTTP status itself stays 200 unless the caller says otherwise.
+def fail(data, statusCode=1, httpCode=200):
+    return json({'data': data, 'status': statusCode}, status=httpCode, ensure_ascii=False)
+
+
+# 参数检查：params 是必需字段名的列表，req 是请求数据；
+# 只有 req 是字典并且包含全部字段时才返回 True。
+# Parameter check: params lists the required field names, req is the request
+# data; True only when req is a dict that has every one of them.
+def checkParam(params, req):
+    if not isinstance(params, list) or not isinstance(req, dict):
+        return False
+    return all(name in req for name in params)
+
+
+# 取字符串（按 UTF-8 编码）或字节串的 MD5，返回 32 位十六进制字符串。
+# 无法编码的字符（比如 cookie 里的非 UTF-8 字节）按原样还原成字节，不会抛异常。
+# MD5 of a string (encoded as UTF-8) or of bytes, as 32 hex characters.
+# Characters that cannot be encoded (such as non-UTF-8 bytes in a cookie) are
+# turned back into their original bytes instead of raising.
+def getMd5(source):
+    if isinstance(source, str):
+        source = source.encode('utf-8', 'surrogateescape')
+    return hashlib.md5(source).hexdigest()

@@ -1,0 +1,55 @@
+"""Step 06 (secret-token): an unguessable token, compared in constant time.
+The attack itself, rebuilding chapter 05's token offline, is in test_lab.py."""
+import hashlib
+import re
+
+import pytest
+
+from support import envelope
+
+pytestmark = pytest.mark.since("secret-token")
+
+
+def test_token_comes_from_secrets(chapter, session, clock, monkeypatch):
+    calls = []
+
+    def token_hex(n):
+        calls.append(n)
+        return "f" * (2 * n)
+
+    monkeypatch.setattr(session.secrets, "token_hex", token_hex)
+    assert session.makeToken("admin", "manage") == "admin|manage|" + "f" * 32
+    assert calls == [16], "128 bits: secrets.token_hex(16)"
+
+
+def test_token_is_not_the_articles_md5(chapter, session, clock):
+    token = session.makeToken("admin", "manage").split("|")[2]
+    assert re.fullmatch(r"[0-9a-f]{32}", token)
+    prefix = ("admin%d" % clock.now).encode()
+    assert all(hashlib.md5(prefix + b"%d" % r).hexdigest() != token for r in range(10000, 100000))
+
+
+def as_text(value):
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def test_tokens_are_compared_in_constant_time(chapter, session, clock, monkeypatch):
+    compared = []
+    real = session.hmac.compare_digest
+    monkeypatch.setattr(session.hmac, "compare_digest", lambda a, b: compared.append((as_text(a), as_text(b)))
+                        or real(a, b))
+    token = session.makeToken("admin", "manage")
+    assert session.checkToken(token) == 0
+    assert compared == [(token.split("|")[2],) * 2]
+
+
+def test_account_and_password_are_both_compared_in_constant_time(chapter, client, be, monkeypatch):
+    """The account first, then the password (in plain text up to step 09, its
+    hash from step 10 on: checkPassword compares the digests the same way),
+    even when the account is already wrong: the time of the answer tells neither."""
+    compared = []
+    real = be.hmac.compare_digest
+    monkeypatch.setattr(be.hmac, "compare_digest", lambda a, b: compared.append(a) or real(a, b))
+    assert envelope(client.login("root", "123456"))[2] == "用户名或密码错误"
+    assert compared[0] == b"root", "the account is compared with hmac.compare_digest"
+    assert len(compared) == 2, "the password is compared too, though the account is wrong: %s" % compared
