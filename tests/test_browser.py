@@ -8,7 +8,7 @@ from tutorial import browser
 from tutorial.lab import fast_hash_env
 from tutorial.server import ChapterServer
 
-pytestmark = [pytest.mark.since(7), pytest.mark.repository_only, pytest.mark.slow]
+pytestmark = [pytest.mark.since("sliding-session"), pytest.mark.repository_only, pytest.mark.slow]
 
 
 @pytest.fixture

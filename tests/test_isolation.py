@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from tutorial.chapters import by_key
+from tutorial.chapters import by_key, step
 from tutorial.loader import APP_PACKAGES, WrongChapter, load_app
 
 pytestmark = pytest.mark.repository_only
@@ -35,5 +35,6 @@ def test_each_chapter_app_is_a_different_object(chapter, app):
     assert app.name == "webapp"
     routes = sorted(r.path for r in app.router.routes)
     expected = ["api/v1/be/login"] + (["api/v1/be/logout"] if chapter.number >= 5 else []) + (
-        ["admin", "api/v1/be/session"] if chapter.number >= 7 else [])
+        ["api/v1/be/session"] if chapter.number >= step("guard") else []) + (
+        ["admin"] if chapter.number >= step("sliding-session") else [])
     assert routes == sorted(expected)

@@ -119,6 +119,15 @@ def test_session_files_would_be_ignored_by_git(tmp_path):
 
 
 @pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
+def test_chapter_readme_opens_with_its_title_and_what_the_step_does(ch):
+    """The title as the chapter list has it, then the step's one sentence, in Chinese and in English
+    (the top README's table and the diff page show the same sentence)."""
+    lines = (ch.path / "README.md").read_text(encoding="utf-8").split("\n")
+    assert lines[0] == "# %s · %s / %s" % (ch.tag, ch.title_zh, ch.title_en)
+    assert lines[1:5] == ["", ch.summary_zh, ch.summary_en, ""], "\n".join(lines[:6])
+
+
+@pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
 def test_chapter_readme_run_commands_name_this_chapter(ch):
     text = (ch.path / "README.md").read_text(encoding="utf-8")
     mentioned = re.findall(r"python chapters[/\\]([\w-]+)[/\\]run\.py", text)

@@ -7,7 +7,6 @@ kind of answer it has, and checks that each quoted answer is among them. The
 top README quotes final/. A token in a quote is written <token>.
 """
 import json
-import os
 import re
 from contextlib import contextmanager
 
@@ -15,7 +14,7 @@ import pytest
 from sanic.exceptions import PayloadTooLarge
 
 from support import envelope, loaded, login_token
-from tutorial.chapters import ROOT
+from tutorial.chapters import ROOT, step
 
 pytestmark = pytest.mark.repository_only
 
@@ -62,20 +61,20 @@ def answers_of(chapter, client, broken_folder=None) -> set:
         seen.add(envelope(client.request(method, endpoint, content=body, cookie=cookie)))
     if chapter.number >= 5:
         seen.add(envelope(client.get("logout", cookie=login_token(client))))
-    if chapter.number >= 7:  # "who am I", without and with a session
+    if chapter.number >= step("guard"):  # "who am I", without and with a session
         seen.add(envelope(client.get("session")))
         http, status, data = envelope(client.get("session", cookie=login_token(client)))
         seen.add((http, status, json.dumps(data, sort_keys=True)))
-    if chapter.number >= 6:
+    if chapter.number >= step("hostile-input"):
         # A body over the limit: a real server answers 413 before any handler runs (tested on
-        # one in test_hardening.py); in this process, ask the app's own error handler.
+        # one in test_hostile_input.py); in this process, ask the app's own error handler.
         too_large = PayloadTooLarge("Request body exceeds the size limit")
         handler = client.app.error_handler.lookup(too_large, None)
         seen.add(envelope_of(client.run(handler(None, too_large))))
-    if chapter.number >= 6 and broken_folder:  # a fault of the server's own: the envelope's 500
+    if chapter.number >= step("hostile-input") and broken_folder:  # a fault of the server's own: the envelope's 500
         with broken_folder():
             seen.add(envelope(client.login()))
-    if chapter.number >= 8:  # the session store (Redis) unreachable: a Redis store where no Redis listens
+    if chapter.number >= step("redis-store"):  # the session store (Redis) unreachable: a Redis store where no Redis listens
         from tutorial.server import free_port
 
         module = loaded(chapter).module("core.session")
@@ -84,24 +83,23 @@ def answers_of(chapter, client, broken_folder=None) -> set:
             seen.add(envelope(client.get("session", cookie="admin|manage|" + "0" * 32)))
         finally:
             module.STORE = real
-    if chapter.number >= 6:  # wrong passwords until the login is throttled
+    if chapter.number >= step("throttle"):  # wrong passwords until the login is throttled
         for _ in range(10):
             seen.add(envelope(client.post("login", content=b'{"account":"admin","password":"000000"}')))
     return {(json.dumps(TOKEN.sub("<token>", d) if isinstance(d, str) else d, ensure_ascii=False), s)
             for _, s, d in seen if s is not None}
 
 
-def test_answers_quoted_in_the_readme_are_the_apps(chapter, client, session_dir, monkeypatch):
+def test_answers_quoted_in_the_readme_are_the_apps(chapter, client, admin_file):
     readmes = [chapter.path / "README.md"] + ([ROOT / "README.md"] if chapter.id == "final" else [])
 
     @contextmanager
-    def broken_folder():  # the session folder is a file: no session can be written
-        module = loaded(chapter).module("core.session")
-        blocker = session_dir.parent / "not-a-folder"
-        blocker.write_text("")
-        with monkeypatch.context() as m:
-            m.setattr(module, "TEMPPATH", os.path.join(str(blocker), ""))
+    def broken_folder():  # a folder where the admin's session file belongs: no session can be written
+        admin_file.mkdir()
+        try:
             yield
+        finally:
+            admin_file.rmdir()
 
     answers = answers_of(chapter, client, broken_folder)
     for readme in readmes:
