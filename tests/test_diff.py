@@ -59,6 +59,19 @@ def test_html_page_is_side_by_side(tmp_path):
     assert "删掉的行 / removed" in html and "新加的行 / added" in html
 
 
+def test_html_page_opens_with_what_each_step_does(tmp_path):
+    """At the top, the sentence each step's README opens with, and where it comes from."""
+    from tutorial.chapters import by_key
+
+    page = tmp_path / "04-06.html"
+    run("04", "06", "--html", str(page), "--code")
+    header = page.read_text(encoding="utf-8").split("</header>")[0]
+    for key in ("05", "06"):
+        assert by_key(key).summary_zh in header and by_key(key).summary_en in header
+    assert by_key("04").summary_en not in header, "only the steps after the first chapter"
+    assert "文章 / Article:" in header and "超出文章 / beyond the articles" in header  # 05 follows one, 06 does not
+
+
 def test_html_page_shows_code_before_the_readme(tmp_path):
     page = tmp_path / "05-06.html"
     run("05", "06", "--html", str(page))

@@ -6,7 +6,7 @@
     python -m tutorial.diff 05 final --stat        # only the list of changed files
     python -m tutorial.diff 03 04 --code           # without the chapter README
 
-Chapters are named as elsewhere: 00..06, a folder name, or final. Caches and
+Chapters are named as elsewhere: a two-digit number, a folder name, or final. Caches and
 session files are never part of a chapter, so they never show up here.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tutorial import diffpage  # noqa: E402
-from tutorial.chapters import FINAL_DIR, ROOT, by_key  # noqa: E402
+from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST, ROOT, by_key  # noqa: E402
 
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 
@@ -84,9 +84,10 @@ def page_path(named: str, before: str, after: str) -> Path:
 
 
 def main(argv=None) -> int:
+    known = "%s..%s, a folder name, or final" % (CHAPTERS[0].tag, LAST.tag)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("before", help="chapter: 00..06, folder name, or final")
-    parser.add_argument("after", help="chapter: 00..06, folder name, or final")
+    parser.add_argument("before", help="chapter: " + known)
+    parser.add_argument("after", help="chapter: " + known)
     parser.add_argument("--html", metavar="FILE", nargs="?", const="",
                         help="write a side-by-side page to FILE (default: a new temporary folder)")
     parser.add_argument("--open", action="store_true", help="with --html: open the page in a browser")

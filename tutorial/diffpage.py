@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import html
 
-from tutorial.chapters import by_key
+from tutorial.chapters import CHAPTERS, by_key
 
 CONTEXT = 3
 
@@ -29,6 +29,7 @@ header { padding: 12px 0 4px; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h1 .arrow { color: #6a737d; padding: 0 8px; }
 header p { margin: 4px 0; }
+header p.step { margin: 8px 0; }
 .legend span { padding: 0 6px; margin-right: 10px; border-radius: 3px; }
 h2 { font: 600 20px %(mono)s; margin: 28px 0 0; padding: 6px 8px; background: #f1f3f5; }
 table.diff { width: 100%%; table-layout: fixed; border-collapse: collapse; font: 18px/1.45 %(mono)s; }
@@ -60,6 +61,21 @@ def title_of(key: str) -> tuple:
     if key.strip("/\\") == "final":
         return "final/", ch.title_zh, ch.title_en, ch.url
     return ch.slug, ch.title_zh, ch.title_en, ch.url
+
+
+def what_the_steps_do(before: str, after: str) -> list:
+    """The header's lines for the steps from `before` (excluded) to `after`: each step's
+    one sentence (zh, then en), as its README opens, and the article it follows, or
+    "beyond the articles" and the article it builds on."""
+    first, last = by_key(before).number, by_key(after).number
+    lines = []
+    for ch in CHAPTERS[first + 1:last + 1]:
+        source = ('超出文章 / beyond the articles，接着 / building on: <a href="%s">%s</a>' % (
+            html.escape(ch.url), html.escape(ch.url.rsplit("/", 1)[-1])) if ch.beyond else
+            '文章 / Article: <a href="%s">%s</a>' % (html.escape(ch.url), html.escape(ch.article)))
+        lines.append('<p class="step"><b>%s</b> %s<br>%s<br><small>%s</small></p>' % (
+            ch.tag, html.escape(ch.summary_zh), html.escape(ch.summary_en), source))
+    return lines
 
 
 def _marked(text: str, spans: list) -> str:
@@ -132,12 +148,10 @@ def page(before: str, after: str, changes: list, paths: tuple) -> str:
     [(path, old text or None, new text or None)], code first; `paths` names
     the two folders as the reader knows them (chapters/04-login)."""
     a, b = title_of(before), title_of(after)
-    link = b[3]
     parts = ["<header>",
              '<h1>%s <span class="arrow">→</span> %s</h1>' % (html.escape(a[0]), html.escape(b[0])),
              "<p>%s · %s → %s · %s</p>" % tuple(html.escape(x) for x in (a[1], a[2], b[1], b[2])),
-             '<p>文章 / Article: <a href="%s">%s</a></p>' % (html.escape(link), html.escape(link)),
-             LEGEND, "</header>"]
+             *what_the_steps_do(before, after), LEGEND, "</header>"]
     if not changes:
         parts.append("<p>两章完全相同 / The two are identical.</p>")
     for path, old, new in changes:
