@@ -181,7 +181,7 @@ class LearnerReport:
         for ch in CHAPTERS[: t.number + 1]:
             mine = [f for f in self.findings.values() if f.step == ch.number]
             write("%s 步骤 / Step %s · %s / %s (%s)" % ("✗" if mine else "✓", ch.tag, ch.title_zh, ch.title_en,
-                                                       ch.article))
+                                                       ch.article or "超出文章 / beyond the articles"))
             for f in mine:
                 write("  ✗ " + self.headline(f))
                 for line in f.lines:

@@ -62,6 +62,26 @@ def test_neighbouring_chapters_differ_only_by_the_articles_step(before, after):
         "%s -> %s should change only %s (and the README)" % (before.slug, after.slug, after.touches))
 
 
+def code_lines_changed(a, b):
+    """Lines added plus lines removed between two chapters, in every file but README.md."""
+    import difflib
+
+    total = 0
+    for name in sorted(changed_files(a, b) - {"README.md"}):
+        old = (a / name).read_text(encoding="utf-8").splitlines() if (a / name).exists() else []
+        new = (b / name).read_text(encoding="utf-8").splitlines() if (b / name).exists() else []
+        total += sum(1 for line in difflib.unified_diff(old, new, lineterm="", n=0)
+                     if line[:1] in "+-" and not line.startswith(("+++", "---")))
+    return total
+
+
+@pytest.mark.parametrize("before, after", list(zip(CHAPTERS, CHAPTERS[1:])),
+                         ids=["%s->%s" % (a.slug, b.slug) for a, b in zip(CHAPTERS, CHAPTERS[1:])])
+def test_a_step_can_be_typed_in_one_sitting(before, after):
+    """The articles' steps change 16 to 49 lines of code; ours stay near that, 150 at most."""
+    assert code_lines_changed(before.path, after.path) <= 150
+
+
 @pytest.mark.parametrize("ch", CHAPTERS, ids=lambda c: c.slug)
 def test_chapter_readme_lists_the_files_it_changed(ch):
     text = (ch.path / "README.md").read_text(encoding="utf-8")

@@ -27,6 +27,8 @@ class Chapter:
     touches: tuple       # files this step changes, relative to the previous chapter, in teaching order
     summary_zh: str = ""  # what this step does, in one sentence (its README opens with it)
     summary_en: str = ""
+    closes_zh: str = ""   # beyond the articles: the weakness (or the gap) of the previous chapter it closes
+    closes_en: str = ""
 
     @property
     def path(self) -> Path:
@@ -53,8 +55,8 @@ ARTICLE_1_09 = ARTICLES + "1.09.md#搞清楚原理到底是个球"
 ARTICLE_1_10 = ARTICLES + "1.10.md"
 
 
-def _own(number, slug, url, title_zh, title_en, touches, summary_zh, summary_en):
-    return Chapter(number, slug, "", url, title_zh, title_en, touches, summary_zh, summary_en)
+def _own(number, slug, url, title_zh, title_en, touches, summary_zh, summary_en, closes=("", "")):
+    return Chapter(number, slug, "", url, title_zh, title_en, touches, summary_zh, summary_en, *closes)
 
 
 CHAPTERS = (
@@ -86,80 +88,97 @@ CHAPTERS = (
          ("core/session.py", "api/be.py"),
          "token 改用 128 位密码学随机数，token、账号和密码都用耗时与内容无关的方法比较。",
          "The token becomes 128 cryptographically random bits, and token, account and password are compared in "
-         "constant time."),
+         "constant time.",
+         ('token 能由用户名和时间离线算出来', 'the token can be rebuilt offline from the name and the time')),
     _own(7, "07-hostile-input", ARTICLE_1_10, "不信任输入：cookie 逐段检查，错误统一格式",
          "Hostile input: every part of the cookie checked, every error in the envelope",
          ("config.py", "core/session.py", "core/app.py"),
          "cookie 的三段在碰文件之前逐一检查，每一种错误都用统一的 JSON 格式回答。",
          "The cookie's three parts are each checked before any file is touched, and every error is answered "
-         "in the JSON envelope."),
+         "in the JSON envelope.",
+         ('cookie 直接拼进文件路径；有的错误不在统一格式里', 'the cookie becomes a file path; some errors are outside the envelope')),
     _own(8, "08-atomic-files", ARTICLE_1_10, "多个工作进程：原子地写会话文件", "Several workers: session files written atomically",
          ("core/file_store.py", "core/session.py"),
          "会话文件的读写搬进 core/file_store.py：先写临时文件再一步改名，读到坏文件也只当作没有会话。",
          "Reading and writing session files moves to core/file_store.py: a temporary file renamed in one step, "
-         "and a bad file read as no session."),
+         "and a bad file read as no session.",
+         ('多个进程会读到写了一半的会话文件', 'several workers read half-written session files')),
     _own(9, "09-checked-logout", ARTICLE_1_10, "退出只删检查过的那个会话", "Logout deletes only the session it checked",
          ("core/file_store.py", "core/session.py"),
          "退出先把会话文件挪到一边再确认，另一个进程刚写下的新会话不会被删掉。",
          "Logout moves the session file aside before it makes sure, so a session another worker has just "
-         "written is never deleted."),
+         "written is never deleted.",
+         ('退出会删掉另一个进程刚写下的会话', 'logout can delete the session another worker has just written')),
     _own(10, "10-password-hash", ARTICLE_1_10, "密码存成加盐的慢哈希", "The password as a slow salted hash",
          ("config.py", "core/tool.py", "api/be.py"),
          "代码里不再有明文密码，只有它的 PBKDF2 加盐慢哈希。",
-         "The code no longer holds the password, only its salted, slow PBKDF2 hash."),
+         "The code no longer holds the password, only its salted, slow PBKDF2 hash.",
+         ('密码明文写在代码里', 'the password is in the code')),
     _own(11, "11-hash-thread", ARTICLE_1_10, "哈希在线程里算，事件循环不停", "The hash in a thread, the event loop free",
          ("config.py", "api/be.py"),
          "慢哈希放到线程里算，登录期间服务器照常回答别的请求。",
-         "The slow hash runs in a thread, so the server answers other requests while a login is checked."),
+         "The slow hash runs in a thread, so the server answers other requests while a login is checked.",
+         ('算一次密码哈希，整个进程都停住', 'one password hash stops the whole worker')),
     _own(12, "12-throttle", ARTICLE_1_10, "登录限速：失败太多就回答 429", "Login throttling: too many failures get a 429",
          ("config.py", "core/file_counters.py", "core/file_store.py", "core/session.py", "api/be.py"),
          "按账号、按地址数失败的登录，失败太多就要等，等待期间回答 429。",
          "Failed logins are counted per account and per address; after too many, the next must wait, and "
-         "is answered 429 meanwhile."),
+         "is answered 429 meanwhile.",
+         ('可以无限次地猜密码', 'unlimited password guessing')),
     _own(13, "13-counter-locks", ARTICLE_1_10, "计数加锁：同时猜也逃不掉", "Locked counters: guesses at once are counted too",
          ("core/file_counters.py",),
          "读写登录计数时给文件加锁，同时到达的猜测也一个个算进去。",
-         "A login counter is locked while it is read and written, so guesses that arrive together are all counted."),
+         "A login counter is locked while it is read and written, so guesses that arrive together are all counted.",
+         ('同时到达的猜测没有都算进去', 'guesses that arrive together are not all counted')),
     _own(14, "14-sweep", ARTICLE_1_10, "清理：只删自己的过期文件", "The sweep: only its own expired files",
          ("config.py", "core/file_store.py", "core/file_counters.py", "core/session.py", "api/be.py"),
          "后台定时清理过期的会话和计数，只删能证明是自己写下的文件。",
-         "A background sweep removes expired sessions and counters, and only files it can prove it wrote."),
+         "A background sweep removes expired sessions and counters, and only files it can prove it wrote.",
+         ('过期的会话和计数永远留在文件夹里', 'expired sessions and counters pile up forever')),
     _own(15, "15-self-repair", ARTICLE_1_10, "坏掉的状态：能修就修，不能修就记一行",
          "Broken state: repaired, or logged in one line",
          ("core/file_store.py", "core/file_counters.py", "core/app.py"),
          "会话文件夹被删了就自己建回来，每个 5xx 都在日志里写一行原因。",
-         "A deleted session folder is made again, and every 5xx writes one line with its cause to the log."),
+         "A deleted session folder is made again, and every 5xx writes one line with its cause to the log.",
+         ('文件夹被删就一直 500，日志里也没有原因', 'a deleted folder means 500s forever, and no log line says why')),
     _own(16, "16-cross-site", ARTICLE_1_10, "拒绝跨站的退出；可以部署的 cookie", "Cross-site logout refused; a cookie fit to deploy",
          ("config.py", "api/be.py"),
          "别的网站上的链接不能让用户退出，cookie 加上 SameSite=Lax，https 部署时可加 Secure。",
-         "A link on another site cannot log the user out, and the cookie gets SameSite=Lax, and Secure for https."),
+         "A link on another site cannot log the user out, and the cookie gets SameSite=Lax, and Secure for https.",
+         ('别的网站上的一个链接就能让人退出', 'a link on another site logs the user out')),
     _own(17, "17-guard", ARTICLE_1_09, "受保护的接口和“我是谁”", "Guarded endpoints and \"who am I\"",
          ("core/session.py", "api/be.py"),
          "@needSession 守卫需要登录的接口，GET /api/v1/be/session 回答当前会话是谁的。",
          "@needSession guards the endpoints that need a login, and GET /api/v1/be/session answers whose "
-         "session it is."),
+         "session it is.",
+         ('没有哪个接口真的要求登录', 'no endpoint actually requires a login')),
     _own(18, "18-sliding-session", ARTICLE_1_09, "滑动会话和一页纸的后台", "A sliding session and a one-page back office",
          ("config.py", "core/session.py", "api/be.py", "core/app.py", "static/admin.html"),
          "一直在用的会话自动续期，/admin/ 有一页在浏览器里用的后台。",
-         "A session in use is refreshed by itself, and /admin/ serves a one-page back office for the browser."),
+         "A session in use is refreshed by itself, and /admin/ serves a one-page back office for the browser.",
+         ('一直在用的会话，一小时后照样过期', 'a session in use still expires after an hour')),
     _own(19, "19-store-shape", ARTICLE_1_09, "会话存储的形状：async 函数，固定的方法", "The store's shape: async functions, fixed methods",
          ("core/session.py", "core/file_store.py", "api/be.py"),
          "行为不变：会话函数变成 async，只通过存储的几个固定方法存取会话。",
          "No change in behaviour: the session functions become async and use the store only through a few "
-         "fixed methods."),
+         "fixed methods.",
+         ('（行为不变，为下一步准备）', '(no change in behaviour: it prepares the next step)')),
     _own(20, "20-redis-store", ARTICLE_1_09, "会话放进 Redis，多台机器共用", "Sessions in Redis, shared by several machines",
          ("config.py", "core/redis_store.py", "core/session.py"),
          "SESSION_STORE 设成 Redis 地址时，会话放进 Redis，每台机器都认得。",
-         "With SESSION_STORE set to a Redis URL, sessions live in Redis, and every machine knows them."),
+         "With SESSION_STORE set to a Redis URL, sessions live in Redis, and every machine knows them.",
+         ('每台机器只认自己发出的会话', 'each machine knows only the sessions it issued')),
     _own(21, "21-redis-outage", ARTICLE_1_09, "Redis 停了：很快回答 503，回来就好", "Redis down: a quick 503, and fine once it is back",
          ("core/redis_store.py", "core/session.py", "core/app.py", "config.py"),
          "Redis 连不上或不回答时，一秒内回答 503，Redis 回来后不用重启就恢复。",
          "When Redis cannot be reached or does not answer, requests get a 503 within a second, and all is well "
-         "again without a restart once it is back."),
+         "again without a restart once it is back.",
+         ('Redis 停了，每个请求都是 500 和一大段调用栈；不回答时请求一直挂着', 'with Redis down every request is a 500 with a traceback; a silent Redis hangs them')),
     _own(22, "22-shared-counters", ARTICLE_1_09, "登录计数也放进 Redis", "Login counters in Redis too",
          ("core/redis_store.py", "core/session.py", "api/be.py", "config.py"),
          "用 Redis 时登录计数也放进 Redis，几台机器一起限速。",
-         "With Redis, the login counters move there too, so several machines throttle together."),
+         "With Redis, the login counters move there too, so several machines throttle together.",
+         ('用 Redis 时，登录计数仍是每台机器各算各的', 'with Redis, each machine still counts failed logins alone')),
 )
 
 LAST = CHAPTERS[-1]

@@ -20,13 +20,16 @@ START, END = "<!-- chapters:start -->", "<!-- chapters:end -->"
 
 def chapter_table() -> str:
     rows = [
-        "| 章节 / Chapter | 文章 / Article | 这一步 / What it adds | 改动的文件 / Files changed |",
-        "| --- | --- | --- | --- |",
+        "| 章节 / Chapter | 文章 / Article | 这一步 / What it adds | 上一章的漏洞 / The gap it closes | "
+        "改动的文件 / Files changed |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for ch in CHAPTERS:
         files = ", ".join("`%s`" % f for f in ch.touches) or "—"
-        rows.append("| [%s](chapters/%s/) | [%s](%s) | %s<br>%s | %s |"
-                    % (ch.slug, ch.slug, ch.article, ch.url, ch.title_zh, ch.title_en, files))
+        article = "[%s](%s)" % (ch.article, ch.url) if not ch.beyond else "[超出文章 / beyond](%s)" % ch.url
+        closes = "%s<br>%s" % (ch.closes_zh, ch.closes_en) if ch.closes_zh else "—"
+        rows.append("| [%s](chapters/%s/) | %s | %s<br>%s | %s | %s |"
+                    % (ch.slug, ch.slug, article, ch.title_zh, ch.title_en, closes, files))
     return "\n".join(rows)
 
 
