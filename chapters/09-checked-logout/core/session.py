@@ -8,7 +8,6 @@ import time
 
 from config import GROUPS, SESSION_DIR
 from core.file_store import FileStore
-from core.tool import getMd5
 
 # 会话文件夹，末尾带路径分隔符，文件名直接接在后面。
 # The session folder, ending with a path separator so a file name can follow it.
