@@ -18,14 +18,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tutorial.chapters import CHAPTERS_DIR, by_key
+from tutorial.chapters import CHAPTERS_DIR, by_key, step
 
 # The files of the article's layout that the check reads.
 LAYOUT = ("run.py", "config.py", "core/*.py", "api/*.py")
 
 # The step that adds each function of the article's code.
 FUNCTION_STEP = {"getMd5": 1, "makeToken": 1, "checkToken": 2, "clearToken": 3, "updataToken": 3, "logout": 5,
-                 "openSession": 7, "needSession": 7, "whoAmI": 7}
+                 "openSession": step("guard"), "needSession": step("guard"), "whoAmI": step("guard")}
 
 
 def readme_anchor(heading: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT, step
-from tutorial.readme import README, with_table
+from tutorial.readme import README, final_readme, with_table
 
 pytestmark = pytest.mark.repository_only
 
@@ -51,8 +51,12 @@ def test_chapter_has_the_article_layout(ch):
 
 
 def test_final_is_identical_to_the_last_chapter():
-    diff = changed_files(LAST.path, FINAL_DIR)
+    """File for file; the README too, but for the links that must work from final/ (tutorial/readme.py)."""
+    diff = changed_files(LAST.path, FINAL_DIR) - {"README.md"}
     assert not diff, "final/ differs from %s in %s" % (LAST.slug, sorted(diff))
+    readme = (FINAL_DIR / "README.md").read_text(encoding="utf-8")
+    assert readme == final_readme((LAST.path / "README.md").read_text(encoding="utf-8")), (
+        "final/README.md is not %s's README: run python -m tutorial.readme" % LAST.slug)
 
 
 @pytest.mark.parametrize("before, after", list(zip(CHAPTERS, CHAPTERS[1:])),
@@ -99,6 +103,12 @@ def test_chapter_readme_lists_the_files_it_changed(ch):
 def test_readme_chapter_table_is_current():
     text = README.read_text(encoding="utf-8")
     assert with_table(text) == text, "the chapter table is out of date: run python -m tutorial.readme"
+
+
+def test_final_readme_links_work_from_final():
+    shown = "[21-redis-outage](../21-redis-outage/) · [lab](../../notebooks/04-security-lab.ipynb) · [x](core/app.py)"
+    assert final_readme(shown) == ("[21-redis-outage](../chapters/21-redis-outage/) · "
+                                   "[lab](../notebooks/04-security-lab.ipynb) · [x](core/app.py)")
 
 
 def test_nothing_refers_to_the_shared_folder_outside_the_repository():

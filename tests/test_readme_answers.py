@@ -95,6 +95,7 @@ def test_answers_quoted_in_the_readme_are_the_apps(chapter, client, admin_file):
 
     @contextmanager
     def broken_folder():  # a folder where the admin's session file belongs: no session can be written
+        admin_file.unlink(missing_ok=True)
         admin_file.mkdir()
         try:
             yield

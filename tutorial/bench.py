@@ -12,7 +12,7 @@ ratio compares a path with the no-I/O path of the same target in the same round.
 Paths:
   no-io   POST login without a password: Sanic and JSON only, no file
   check   GET logout with a wrong token for an existing session: reads the file, changes nothing
-  session GET /session with a valid session (chapter 07 on): the guarded request; a refresh at most once a minute
+  session GET /session with a valid session (the guard step on): the guarded request; a refresh at most once a minute
   login   POST login: writes a session
   cycle   login, then logout with the token it got: writes, reads, deletes
 
@@ -107,7 +107,7 @@ def measure(targets, paths, workers, seconds, rounds, gen_name, connections=CONN
                 for path in paths:
                     for t in targets:
                         if path == "session" and not t.guarded:
-                            continue  # no guarded request before chapter 07
+                            continue  # no guarded request before the guard step
                         server = servers[t.name]
                         token = _login_once(server.base) if path in ("check", "session") else None
                         # 4 connections per worker; logins one per worker: more logins of one account at once

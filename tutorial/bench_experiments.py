@@ -23,7 +23,7 @@ from pathlib import Path
 
 from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids
 from tutorial.bench_probe import probe
-from tutorial.chapters import FINAL_DIR, by_key
+from tutorial.chapters import FINAL_DIR, by_key, step
 from tutorial.second_pass import before_fix_server, hash_env, start_servers
 from tutorial.server import ChapterServer
 
@@ -33,7 +33,7 @@ BENCH_SERVER = Path(__file__).resolve().parent / "bench_server.py"
 @dataclass
 class Target:
     chapter: str     # "05" or "final"
-    store: str       # "file" (the chapter as it is), "redis" (the chapter with SESSION_STORE=redis://..., 08 on)
+    store: str       # "file" (the chapter as it is), "redis" (the chapter with SESSION_STORE=redis://..., from the redis-store step on)
                      # or a bench_server store
     workers: int = 0  # Sanic workers; 0: the run's --workers
 
@@ -47,8 +47,8 @@ class Target:
 
     @property
     def guarded(self) -> bool:
-        """Has GET /api/v1/be/session, the guarded request (chapter 07 on)."""
-        return self.store in ("file", "redis") and by_key(self.chapter).number >= 7
+        """Has GET /api/v1/be/session, the guarded request (from the guard step on)."""
+        return self.store in ("file", "redis") and by_key(self.chapter).number >= step("guard")
 
     def server(self, workers: int, session_dir: Path, redis_url: str = None) -> ChapterServer:
         workers = self.workers or workers
@@ -140,7 +140,7 @@ def write_costs(folder: Path, repeat: int = 200) -> dict:
 
 def redis_get_costs(repeat: int = 20000) -> dict:
     """CPU microseconds per GET of a session key, on a Redis server started here:
-    through redis-py's asyncio client as chapter 08 calls it, and written and
+    through redis-py's asyncio client as the Redis store calls it, and written and
     read on a bare asyncio connection. The difference is what the client
     library adds to each request of the Redis store; the bare GET is what the
     round trip itself costs this process. On Sanic's event loop (uvloop when

@@ -10,12 +10,11 @@ themselves stay as the articles have them; this file is not a chapter.
 Sanic's worker processes import this file again, so the swap happens at import
 time, in every worker.
 """
+import argparse
 import os
 import secrets
 import sys
 import time
-
-from serve_swapped import serve  # (tutorial/, this script's folder)
 
 
 def memory_store():
@@ -56,7 +55,7 @@ def memory_store():
 
 
 # The stores the benchmark can measure. "file" is the chapter as it is.
-# Redis needs no variant here: from chapter 08 on, final/ itself keeps its
+# Redis needs no variant here: from chapter 20 on, final/ itself keeps its
 # sessions in Redis when SESSION_STORE says so (the "final (redis)" targets).
 STORES = {
     'file': None,
@@ -75,4 +74,13 @@ if STORES[STORE] is not None:
         setattr(be, name, function)
 
 if __name__ == '__main__':
-    serve(run, 'Serve a chapter with another session store.')
+    # Served as the chapter's run.py serves it: the same options, the same one line when the port is taken.
+    parser = argparse.ArgumentParser(description='Serve a chapter with another session store.')
+    parser.add_argument('--host', default='127.0.0.1')
+    parser.add_argument('--port', type=int, default=8000)
+    parser.add_argument('--workers', type=int, default=1)
+    args = parser.parse_args()
+    why = run.cannot_listen(args.host, args.port)  # run.py's check: one line, no traceback
+    if why:
+        sys.exit('Cannot listen on %s:%s (%s)' % (args.host, args.port, why))
+    run.app.run(host=args.host, port=args.port, workers=args.workers, single_process=args.workers == 1)

@@ -31,7 +31,7 @@ def summarise(data: dict) -> dict:
         out[name] = {}
         for path, runs in paths.items():
             if not runs:
-                continue  # a path this target does not have (the guarded one before chapter 07)
+                continue  # a path this target does not have (the guarded one before the guard step)
             s = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "generator_cpu", "server_cpu")}
             s["failed"] = sum(r["failed"] for r in runs)
             s["requests"] = sum(r["requests"] for r in runs)

@@ -1,7 +1,9 @@
-"""The chapter table of the top-level README, written from tutorial/chapters.py.
+"""What the READMEs take from elsewhere: the top README's chapter table, written
+from tutorial/chapters.py, and final/README.md, the last chapter's README with
+its links made to work from final/.
 
-    python -m tutorial.readme            # rewrite the table in README.md
-    python -m tutorial.readme --check    # exit 1 if README.md is out of date
+    python -m tutorial.readme            # rewrite the table in README.md, and final/README.md
+    python -m tutorial.readme --check    # exit 1 if either is out of date
 """
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tutorial.chapters import CHAPTERS, ROOT  # noqa: E402
+import re  # noqa: E402
+
+from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST, ROOT  # noqa: E402
 
 README = ROOT / "README.md"
+FINAL_README = FINAL_DIR / "README.md"
 START, END = "<!-- chapters:start -->", "<!-- chapters:end -->"
 
 
@@ -41,20 +46,34 @@ def with_table(text: str) -> str:
     return "%s%s\n%s\n%s%s" % (head, START, chapter_table(), END, tail)
 
 
+def final_readme(text: str) -> str:
+    """The last chapter's README as final/ shows it: the same text, with the links
+    that climb out of the chapter folder made to work from final/ (a sibling
+    chapter ../NN-slug/ is ../chapters/NN-slug/; ../../x is ../x)."""
+    text = re.sub(r"\]\(\.\./\.\./", "](../", text)
+    return re.sub(r"\]\(\.\./(\d\d-[\w-]+)", r"](../chapters/\1", text)
+
+
+def expected() -> dict:
+    """{path: the text it should have}"""
+    return {README: with_table(README.read_text(encoding="utf-8")),
+            FINAL_README: final_readme((LAST.path / "README.md").read_text(encoding="utf-8"))}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="only check, change nothing")
     args = parser.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
-    new = with_table(text)
+    stale = [path for path, text in expected().items()
+             if not path.is_file() or path.read_text(encoding="utf-8") != text]
     if args.check:
-        if new != text:
-            print("README.md's chapter table is out of date: run python -m tutorial.readme")
-            return 1
-        return 0
-    if new != text:
-        README.write_text(new, encoding="utf-8", newline="\n")
-        print("updated README.md")
+        for path in stale:
+            print("%s is out of date: run python -m tutorial.readme" % path.relative_to(ROOT))
+        return 1 if stale else 0
+    for path, text in expected().items():
+        if path in stale:
+            path.write_text(text, encoding="utf-8", newline="\n")
+            print("updated", path.relative_to(ROOT))
     return 0
 
 
