@@ -4,7 +4,7 @@ Every ```console block of a chapter README is run for real: the chapter is
 copied to a temporary folder and served from above it with
 `python chapters/<chapter>/run.py`, as a learner does from the repository root.
 Each command (curl, python -c, ls, cat) runs inside the chapter folder, and its
-answer must equal the README's after masking token, time and port with the one
+answer must equal the README's after masking token, time, port (and Retry-After seconds) with the one
 rule in tutorial/transcript.py. After an intended change, regenerate the answers
 with `python -m tutorial.transcript --update` and review the git diff.
 """

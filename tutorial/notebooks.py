@@ -3,7 +3,7 @@
     python -m tutorial.notebooks             # execute each notebook, compare with the committed outputs
     python -m tutorial.notebooks --update    # execute and write the outputs into the notebooks
 
-Outputs are stored after `tutorial.transcript.mask` (token, time, port): the
+Outputs are stored after `tutorial.transcript.mask` (token, time, port, Retry-After seconds): the
 same rule the READMEs use, so a reader on GitHub sees stable values and a
 re-run gives no diff. Execution counts are renumbered, per-cell timing and the
 kernel's version are dropped. A cell tagged `volatile-output` (a benchmark's

@@ -43,6 +43,9 @@ _MASKS = (
     (re.compile(r"(?<=,)\d{10}(?!\d)"), "<time>"),
     (re.compile(r'(?<="expires":)\d{10}(?!\d)'), "<time>"),
     (re.compile(r'(?<="expires": )\d{10}(?!\d)'), "<time>"),  # (JSON laid out as jq shows it)
+    # how many seconds a throttled login must still wait: counted in whole seconds, so it depends
+    # on where in a second the requests fell
+    (re.compile(r"(?im)(?<=^Retry-After: )\d+$"), "<seconds>"),
     # whatever port the server really listened on
     (re.compile(r"127\.0\.0\.1:\d+"), "127.0.0.1:%d" % README_PORT),
     (re.compile(r"(?<=--port )\d+"), str(README_PORT)),
