@@ -37,8 +37,9 @@ def _prepare(key, **options) -> ChapterServer:
 
 
 def start(key="final", **options) -> ChapterServer:
-    """A running server of chapter `key` (00..08 or "final"), started from the
-    repository's root as a learner does; `options` are ChapterServer's (workers, env...)."""
+    """A running server of chapter `key` (its number, slug or name, as `by_key` takes them:
+    "17", "17-guard", "guard"; or "final"), started from the repository's root as a learner
+    does; `options` are ChapterServer's (workers, env...)."""
     return _prepare(key, **options).start()
 
 
