@@ -25,9 +25,9 @@ than its 5 free failures be throttled; skipped, with a note, where redis-server
 is not installed).
 
 Besides: a cheap request's latency on one worker while 4 clients log in
-without a pause, on final/ and on final/ before the fix (its password hash on
-the event loop, tutorial/before_fix.py); and final's sweep on a folder of
-100,000 files, timed, with a cheap request's latency while it sweeps.
+without a pause, on 10-password-hash (its password hash on the event loop),
+11-hash-thread (the hash in a thread: the fix) and final/; and final's sweep
+on a folder of 100,000 files, timed, with a cheap request's latency while it sweeps.
 
 The load generator is wrk when installed (Debian: apt install wrk), otherwise a
 Python one; the report says which, and how much CPU it used, to show it was not

@@ -24,7 +24,7 @@ from pathlib import Path
 from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids
 from tutorial.bench_probe import probe
 from tutorial.chapters import FINAL_DIR, by_key, step
-from tutorial.second_pass import before_fix_server, hash_env, start_servers
+from tutorial.second_pass import hash_env, start_servers
 from tutorial.server import ChapterServer
 
 BENCH_SERVER = Path(__file__).resolve().parent / "bench_server.py"
@@ -220,16 +220,18 @@ def login_pressure(rounds: int, seconds: float, clients: int = 4, every: float =
                    log=print) -> dict:
     """A cheap request (a logout with a wrong cookie) every `every` seconds on a
     one-worker server, for `seconds`: first idle, then while `clients` clients
-    log in without a pause. On final/, and on final/ before the fix
-    (tutorial/before_fix.py: the hash on the event loop). Variants take turns,
-    round after round. The password hash is final's own (600,000 iterations),
-    unless `iterations` says otherwise (a quick look)."""
-    runs = {"final before the fix": {"idle": [], "logins": []}, "final": {"idle": [], "logins": []}}
+    log in without a pause. On the chapter before the fix (10-password-hash: the
+    hash on the event loop), the chapter with it (11-hash-thread: the hash in a
+    thread) and final/. Servers take turns, round after round. The password hash
+    has the real work factor (600,000 iterations), unless `iterations` says
+    otherwise (a quick look)."""
+    before, fix = by_key("password-hash"), by_key("hash-thread")
+    folders = {before.slug: before.path, fix.slug: fix.path, "final": FINAL_DIR}
+    runs = {name: {"idle": [], "logins": []} for name in folders}
     env = hash_env(iterations) if iterations else {}
     with tempfile.TemporaryDirectory() as tmp:
-        servers = {"final before the fix": before_fix_server("hash-on-loop", FINAL_DIR, session_dir=Path(tmp) / "a",
-                                                             env=env),
-                   "final": ChapterServer(FINAL_DIR, session_dir=Path(tmp) / "b", env=env)}
+        servers = {name: ChapterServer(folder, session_dir=Path(tmp) / name, env=env)
+                   for name, folder in folders.items()}
         try:
             start_servers(servers.values())
             for r in range(rounds):
