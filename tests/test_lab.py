@@ -1,245 +1,342 @@
-"""The security lab: each attack succeeds against chapter 05 and fails against 06.
+"""The security lab (notebooks/04-security-lab.ipynb): each attack works on the
+chapter before its fix and fails on the chapter with it.
 
-The 05 half is part of the lesson: if someone "fixes" chapter 05, its test here
-fails, because chapter 05 is meant to show the article's design as it is.
+test_section_N asserts both columns of what the executed notebook measured in
+section N (fixture `executed_notebooks`, run in a background job). The others
+run an attack in this process on the `chapter` fixture: where it works until
+(before(fix)) (a chapter "fixed" early fails it), where it fails since(fix),
+unless the step's own test file has that side. Besides test_section_N
+(before the fix | with it):
+
+ 1 secret-token    test_token_rebuilt_offline | test_token_not_rebuilt_with_the_fix
+ 2 hostile-input   test_hostile_cookies_before_the_fix, test_requests_before_the_fix |
+                   test_hostile_cookies_with_the_fix, test_hostile_input.py
+ 3 atomic-files    (several workers: the notebook's real servers only) | test_atomic_files.py
+ 4 checked-logout  test_logout_deletes_a_login_made_meanwhile | test_checked_logout.py
+ 5 password-hash   test_the_password_is_in_the_code_before_the_fix | test_no_password_in_the_code_with_the_fix
+ 6 hash-thread     test_the_hash_runs_on_the_event_loop_before_the_fix | test_hash_thread.py
+ 7 throttle        test_guessing_is_unlimited_before_the_fix | test_a_guessing_hour_with_the_fix
+ 8 counter-locks   test_attempts_that_meet_before_the_fix | test_counter_locks.py
+ 9 sweep           (a real server's sweep: the notebook only) | test_sweep.py
+10 self-repair     test_a_deleted_session_folder_before_the_fix, test_a_silent_500_before_the_fix |
+                   test_self_repair.py
+11 cross-site      test_a_cross_site_link_before_the_fix | test_cross_site.py
 """
+import re
+import threading
 import time
 
 import pytest
 
 from support import envelope
-from tutorial.chapters import by_key
-from tutorial.lab import FileAccess, hostile_cookies, plant_outside, rebuild_token
+from tutorial.chapters import by_key, step
+from tutorial.lab import FileAccess, attempt_meets_an_attempt, rebuild_token
+from tutorial.lab_http import hostile_cookies, plant_outside
+from tutorial.notebooks import NOTEBOOKS
+from tutorial.second_pass import CROSS_SITE_LINK, guessing_hour, logout_meets_a_login, passwords_in_code
 
 pytestmark = pytest.mark.repository_only
 
-ARTICLE, HARDENED = by_key("05"), by_key("06")
-# (chapter, does the attack work on it?) for the results the lab notebook measured
-LAB = [pytest.param(ARTICLE, True, id=ARTICLE.slug), pytest.param(HARDENED, False, id=HARDENED.slug)]
+FIXES = ["secret-token", "hostile-input", "atomic-files", "checked-logout", "password-hash", "hash-thread",
+         "throttle", "counter-locks", "sweep", "self-repair", "cross-site"]
 
 
-def attack_works_on(chapter):
-    """The article's design (05) falls to every attack; 06 and final/ do not."""
-    return chapter.number < HARDENED.number
+def before(fix):
+    return step(fix) - 1  # the last chapter without the fix
 
 
-@pytest.mark.since(5)
-@pytest.mark.slow
-def test_token_rebuilt_offline_from_name_and_time(chapter, session):
-    """The attacker knows the user name and the second of the login (give or
-    take two); the search budget is the same for every chapter."""
-    works = attack_works_on(chapter)
-    seen = int(time.time())
-    token = session.makeToken("admin", "manage").split("|")[2]
-    result = rebuild_token("admin", token, around=seen, window=2)
-    assert result.found is works, result
-    if not works:
-        assert result.guesses == result.budget == 5 * 90000
+# ================================================================== what the lab notebook measured
 
-
-def lab_table(executed_notebooks, heading):
-    """Rows of the markdown table the executed lab notebook shows under `heading`:
-    {first cell: [other cells]}."""
-    from tutorial.notebooks import NOTEBOOKS
-
+def lab_section(executed_notebooks, number, rows=False):
+    """Section `number` of the executed lab notebook: (its markdown, its code
+    cell, [each Markdown table its code cell shows, as {first cell: other cells},
+    or with `rows` as a list of rows])."""
     results, _ = executed_notebooks
     nb, _ = results[NOTEBOOKS / "04-security-lab.ipynb"]
     if isinstance(nb, Exception):
         raise nb  # the notebook's own assertions failed
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "markdown" and ("\n" + cell.source).count("\n" + heading):
+        if cell.cell_type == "markdown" and cell.source.startswith("## %d. " % number):
             code = next(c for c in nb.cells[i + 1:] if c.cell_type == "code")
-            table = "".join(o["data"]["text/markdown"] for o in code.outputs if "text/markdown" in o.get("data", {}))
-            rows = [[c.strip() for c in line.strip("|").split(" | ")] for line in table.splitlines()[2:]]
-            return {row[0].strip("`"): row[1:] for row in rows}
-    raise AssertionError("no section %r in the lab notebook" % heading)
+            tables = []
+            for output in code.outputs:
+                text = output.get("data", {}).get("text/markdown")
+                if text:
+                    found = [[c.strip() for c in line.strip().strip("|").split(" | ")] for line in text.splitlines()[2:]]
+                    table = [[cells[0].strip("`")] + cells[1:] for cells in found]
+                    tables.append(table if rows else {cells[0]: cells[1:] for cells in table})
+            return cell.source, code.source, tables
+    raise AssertionError("no section %d in the lab notebook" % number)
 
 
-@pytest.mark.parametrize("ch, works", LAB)
-def test_concurrent_login_logout_on_four_workers(ch, works, executed_notebooks):
-    """Eight connections log the same account in and out on `--workers 4`
-    (run by notebooks/04-security-lab.ipynb; this reads what it measured)."""
-    table = lab_table(executed_notebooks, "## 2.")
-    requests, errors, answers, _ = table[ch.slug]
-    # batches of 8 clients x 40 rounds x (login + logout), as many for both chapters (lab.race_until_it_shows)
-    assert int(requests.replace(",", "")) % (8 * 40 * 2) == 0
-    assert len({row[0] for row in table.values()}) == 1, table
-    assert "logout 200" in answers, "some logouts must succeed, or the race proves nothing"
-    five_xx = int(errors.strip("*"))
-    assert (five_xx > 0) if works else (five_xx == 0), answers
+def test_every_section_runs_its_attack_on_the_two_real_chapters(executed_notebooks):
+    """Section N takes the Nth fix and links its README; nothing swaps a function."""
+    for number, fix in enumerate(FIXES, 1):
+        text, code, tables = lab_section(executed_notebooks, number)
+        slug = by_key(fix).slug
+        assert "(../chapters/%s/README.md)" % slug in text, (number, fix)
+        assert code.startswith('before, after = lab.pair("%s")' % fix), (number, code[:60])
+        assert tables, "section %d shows no table" % number
+    source = (NOTEBOOKS / "04-security-lab.ipynb").read_text(encoding="utf-8")
+    assert "before_fix" not in source and "serve_swapped" not in source
 
 
-@pytest.mark.parametrize("ch, works", LAB)
-def test_hostile_bodies_get_the_envelope(ch, works, executed_notebooks):
-    column = 0 if ch is ARTICLE else 1
-    answers = {name: cells[column] for name, cells in lab_table(executed_notebooks, "## 4.").items()}
-    assert len(answers) == 8
-    for name, answer in answers.items():
-        http, status, data = answer.split(" · ")
-        assert int(http) < 500 and data in ("参数错误", "用户名或密码错误", "请求太大"), (name, answer)
-    assert answers["200 KB"].startswith("413") is not works, "only chapter 06 refuses a 200 KB body"
+def test_section_1_a_token_rebuilt_offline(executed_notebooks):
+    (table,) = lab_section(executed_notebooks, 1)[2]
+    assert table["05-logout"][0] == "**找到 / found**"
+    assert table["06-secret-token"][:2] == ["没找到 / not found", "450,000 / 450,000"]
 
 
-@pytest.mark.since(5)
-def test_hostile_cookies(chapter, client, session_dir):
-    """Every hostile cookie is answered HTTP 401 in the envelope. Chapter 05
-    follows the traversal outside the session folder (and deletes the planted
-    file); chapter 06 never touches anything outside it."""
-    works = attack_works_on(chapter)
-    planted = plant_outside(session_dir)
-    token = planted.read_text().split(",")[0]
-    client.get("logout")  # the app's start-up reads its own files: not part of the attack
-    answers = {}
-    with FileAccess() as access:
-        for name, cookie in hostile_cookies(token):
-            answers[name] = envelope(client.get("logout", cookie=cookie))
-    outside = access.outside(session_dir)
-    traversal = answers.pop("traversal to a planted file")
-    assert set(answers.values()) == {(401, 401, "退出失败")}, answers
-    if works:
-        assert traversal == (200, 0, "退出成功"), "the article's logout follows the cookie out of the folder"
-        assert not planted.exists(), "and deletes the file it finds there"
-        assert str(planted.resolve()) in outside
-    else:
-        assert traversal == (401, 401, "退出失败")
-        assert planted.exists()
-        assert outside == [], "chapter 06 touched %s" % outside
+def test_section_2_hostile_cookies_and_requests(executed_notebooks):
+    cookies, requests = lab_section(executed_notebooks, 2)[2]
+    refused = "401 · 401 · 退出失败"
+    assert cookies.pop("traversal to a planted file") == ["200 · 0 · 退出成功", refused]
+    assert cookies.pop("外面那个文件还在吗 / planted file still there?") == ["False", "True"]
+    assert len(cookies) == 8 and all(cells == [refused, refused] for cells in cookies.values()), cookies
+    assert requests["unknown path"] == ["404 · text/plain", "404 · 404 · 接口不存在"]
+    assert requests["wrong method"] == ["405 · text/plain", "405 · 405 · 请求方法错误"]
+    assert requests["10 MB"] == ["200 · 400 · 用户名或密码错误", "413 · 413 · 请求太大"], "06 reads it all"
+    for name, (old, new) in requests.items():
+        http, status, data = new.split(" · ")  # with the fix: always the envelope, never a 5xx
+        assert int(http) < 500 and data in ("参数错误", "用户名或密码错误", "请求太大", "接口不存在", "请求方法错误"), (
+            name, new)
+        assert (new == "413 · 413 · 请求太大") is (name in ("deep nesting", "200 KB", "10 MB")), name
 
 
-# ================================================================== the second pass: attacks that worked on 06 too
-#
-# Where an attack also works on chapter 05, it is shown there; where it is new to
-# 06 (the password hash, the 500 handler, the sweep), the notebook shows it on
-# "06 before the fix" (tutorial/before_fix.py), and the tests below read what it measured.
-
-THROTTLED = (429, 429, "登录尝试过多，请稍后再试")
-
-
-@pytest.mark.since(5)
-def test_password_guessing_sustained_for_two_minutes(chapter, client, clock):
-    """An attacker sends two wrong passwords a second for two minutes (on the
-    tests' clock, which the session helper reads). Chapter 05 checks every one;
-    from 06 on, after the first few failures no 60 seconds see more than 10
-    guesses checked. Then the right password: at once on 05, after the wait from 06."""
-    works = attack_works_on(chapter)
-    checked, answers = [], set()
-    for second in range(120):
-        for _ in range(2):
-            answer = envelope(client.login("admin", "wrong"))
-            answers.add(answer)
-            if answer[1] == 400:
-                checked.append(second)
-        clock.advance(1)
-    res = client.login()
-    if works:
-        assert answers == {(200, 400, "用户名或密码错误")} and len(checked) == 240
-        assert envelope(res)[:2] == (200, 0), "the right password works at once after 240 failures"
-        return
-    assert answers == {(200, 400, "用户名或密码错误"), THROTTLED}
-    from conftest import loaded
-
-    free = loaded(chapter).module("config").LOGIN_FREE_FAILURES
-    assert checked[:free] == [0, 0, 1, 1, 2], "the first few failures are free"
-    windows = [sum(1 for s in checked[free:] if start <= s < start + 60) for start in range(120 - 59)]
-    assert max(windows) <= 10, windows
-    assert len(checked) < 20
-    assert envelope(res) == THROTTLED
-    clock.advance(int(res.headers["retry-after"]))
-    assert envelope(client.login())[:2] == (200, 0), "the right password works after the wait"
+def test_section_3_login_and_logout_at_once_on_four_workers(executed_notebooks):
+    text, code, (table,) = lab_section(executed_notebooks, 3)
+    assert "workers=4" in code
+    assert set(table) == {"07-hostile-input", "08-atomic-files"}
+    requests = {slug: int(cells[0].replace(",", "")) for slug, cells in table.items()}
+    # batches of 8 clients x 40 rounds x (login + logout), as many for both chapters (lab_http.race_until_it_shows)
+    assert len(set(requests.values())) == 1 and requests["07-hostile-input"] % (8 * 40 * 2) == 0, requests
+    assert all("logout 200" in cells[2] for cells in table.values()), "some logouts must succeed, or it proves nothing"
+    assert int(table["07-hostile-input"][1].strip("*")) > 0 and table["08-atomic-files"][1] == "**0**"
 
 
-@pytest.mark.since(5)
-def test_deleted_session_folder(chapter, client, session_dir, admin_file):
-    """Someone deletes the session folder. Chapter 05 answers every login with
-    500 until the folder is made again by hand; 06 makes it again itself."""
-    import shutil
-
-    works = attack_works_on(chapter)
-    shutil.rmtree(session_dir)
-    first, second = client.login(), client.login()
-    if works:
-        assert first.status_code == second.status_code == 500
-        assert not session_dir.exists()
-    else:
-        assert envelope(first)[:2] == envelope(second)[:2] == (200, 0)
-        assert admin_file.is_file()
+def test_section_4_a_logout_meets_another_workers_login(executed_notebooks):
+    text, code, (rows,) = lab_section(executed_notebooks, 4, rows=True)
+    assert "second_pass.load_module(ROOT / \"chapters\" / slug" in code, "the two real chapters' core/session.py"
+    assert rows == [["08-atomic-files", "1: `os.remove`", "**被删了 / deleted**"],
+                    ["09-checked-logout", "1: `os.rename`", "还在 / survived"],
+                    ["09-checked-logout", "2: `open`", "还在 / survived"],
+                    ["09-checked-logout", "3: `os.remove`", "还在 / survived"]]
 
 
-@pytest.mark.since(5)
-@pytest.mark.parametrize("nth", [1, 2, 3])
-def test_logout_and_another_workers_login(chapter, session, session_dir, clock, nth):
-    """Worker A's logout has checked admin's session and now clears it; worker B
-    logs admin in again just before A's nth file operation. On 05 (one file
-    operation: the delete) B's brand-new session is deleted; on 06 it never is."""
-    from tutorial.second_pass import logout_meets_a_login
-
-    works = attack_works_on(chapter)
-    outcome = logout_meets_a_login(session, nth)
-    if works and nth > 1:
-        assert outcome["operations"] == ["os.remove"] and not outcome["login_ran"]
-        return
-    assert outcome["login_ran"], outcome
-    assert outcome["survived"] is not works, outcome
+def test_section_5_the_password_in_the_code(executed_notebooks):
+    (table,) = lab_section(executed_notebooks, 5)[2]
+    holds, how, per_guess, per_day = table["09-checked-logout"]
+    assert (holds, how) == ("`'password': '123456'`（`api/be.py`）", "**123456**，直接读出 / read off the code")
+    holds, how, per_guess, per_day = table["10-password-hash"]
+    assert holds.startswith("`pbkdf2_sha256$600000$") and how == "只能一个一个地猜 / only by guessing"
+    assert float(per_guess.rstrip(" s")) > 0 and int(per_day.replace(",", "")) > 0
 
 
-@pytest.mark.since(5)
-def test_a_link_on_another_site_logs_the_user_out(chapter, client, admin_file):
-    """The user is logged in; a page on another site links to the logout URL,
-    and the user clicks it (the browser sends the cookie: SameSite=Lax allows a
-    top-level navigation). 05 logs them out; 06 refuses and changes nothing."""
-    from support import set_cookies
-    from tutorial.second_pass import CROSS_SITE_LINK
-
-    works = attack_works_on(chapter)
-    token = envelope(client.login())[2]
-    res = client.get("logout", cookie=token, headers=CROSS_SITE_LINK)
-    if works:
-        assert envelope(res) == (200, 0, "退出成功") and not admin_file.exists()
-    else:
-        assert envelope(res) == (401, 401, "退出失败") and set_cookies(res) == []
-        assert admin_file.exists()
-        assert envelope(client.get("logout", cookie=token)) == (200, 0, "退出成功"), "curl's logout still works"
+def test_section_6_the_hash_stops_the_whole_worker(executed_notebooks):
+    """(counted in the order the server sent its answers: lab_http.cheap_answers_during_login)"""
+    (table,) = lab_section(executed_notebooks, 6)[2]
+    during = {slug: [int(n) for n in cells[0].split(" · ")] for slug, cells in table.items()}
+    assert set(during) == {"10-password-hash", "11-hash-thread"} and all(len(n) == 2 for n in during.values())
+    assert max(during["10-password-hash"]) == 0, "with the hash on the event loop nothing else is answered"
+    assert min(during["11-hash-thread"]) >= 5, "with the hash in a thread, cheap requests are answered meanwhile"
 
 
-def test_cheap_requests_wait_for_a_login_only_before_the_fix(executed_notebooks):
-    """A login with chapter 06's real work factor, and cheap requests sent one
-    after another meanwhile (run by the lab notebook on one worker each)."""
-    table = lab_table(executed_notebooks, "## 5.")
-    during = {name: [int(n) for n in cells[0].split(" · ")] for name, cells in table.items()}
-    assert set(during) == {"06 before the fix", HARDENED.slug} and all(len(n) == 2 for n in during.values())
-    # (counted in the order the server sent its answers: see second_pass.cheap_answers_during_login)
-    assert max(during["06 before the fix"]) == 0, "with the hash on the event loop nothing else is answered"
-    assert min(during[HARDENED.slug]) >= 5, "with the hash in a thread, cheap requests are answered meanwhile"
-
-
-def test_a_500_leaves_one_log_line_only_after_the_fix(executed_notebooks):
-    table = lab_table(executed_notebooks, "## 6.")
-    answer, lines, traceback, line = table["06 before the fix"]
-    assert (answer, lines, traceback, line) == ("500 · 服务器错误", "0", "False", "—")
-    answer, lines, traceback, line = table[HARDENED.slug]
-    assert (answer, lines, traceback) == ("500 · 服务器错误", "1", "True")
-    assert line.startswith("POST /api/v1/be/login failed: IsADirectoryError: ")
-
-
-def test_planted_files_survive_the_sweep_only_after_the_fix(executed_notebooks):
-    table = lab_table(executed_notebooks, "## 7.")
-    from tutorial.second_pass import PLANTED
-
-    assert [name for name in table if not name.startswith("(")] == list(PLANTED)
-    for name, (before, after) in table.items():
-        if name.startswith("("):
-            assert before == after == "**删了 / deleted**", "the expired session is swept on both: a sweep ran"
-        else:
-            assert (before, after) == ("**删了 / deleted**", "还在 / kept"), name
-
-
-def test_guessing_on_four_workers(executed_notebooks):
-    """Four connections guess for a second against `--workers 4`: chapter 05 checks
-    every guess; 06's workers share their counts, so only the first few guesses
-    (and one more after each wait) reach the password check."""
-    table = lab_table(executed_notebooks, "## 11.")
-    guesses, checked, throttled, right = (c.replace(",", "") for c in table[ARTICLE.slug])
+def test_section_7_unlimited_guessing(executed_notebooks):
+    second, hour = lab_section(executed_notebooks, 7)[2]
+    guesses, checked, throttled, right = (c.replace(",", "") for c in second["11-hash-thread"])
     assert int(guesses) == int(checked) > 0 and throttled == "0" and right == "200 · 0"
-    guesses, checked, throttled, right = (c.replace(",", "") for c in table[HARDENED.slug])
+    guesses, checked, throttled, right = (c.replace(",", "") for c in second["12-throttle"])
     assert int(checked) <= 7 and int(throttled) > 0 and int(guesses) == int(checked) + int(throttled)
     assert right.startswith("429 · 登录尝试过多，请稍后再试 · Retry-After ")
+    assert hour["11-hash-thread"] == ["60 · 60 · 60 · 60 · 60", "60", "3,600"]
+    assert hour["12-throttle"] == ["10 · 1 · 1 · 1 · 1", "1", "69"]
+
+
+def test_section_8_guesses_that_arrive_together(executed_notebooks):
+    (table,) = lab_section(executed_notebooks, 8)[2]
+    assert table["12-throttle"] == ["是 / yes", "0 · 0", "6", "5"], "two went on, one of them never counted"
+    assert table["13-counter-locks"] == ["没有，在等锁 / no, it waited for the lock", "0 · 1", "5", "5"]
+
+
+def test_section_9_a_folder_that_only_grows(executed_notebooks):
+    (table,) = lab_section(executed_notebooks, 9)[2]
+    ours = ("过期的会话 / an expired session", "旧的登录计数 / an old login counter",
+            "丢下的临时文件 / an abandoned temporary file")
+    assert len(table) == 9 and sum(what in ours for what, _, _ in table.values()) == 3
+    for name, (what, old, new) in table.items():
+        assert old == "还在 / kept", "chapter 13 deletes nothing: %s" % name
+        assert new == ("**删了 / deleted**" if what in ours else "还在 / kept"), name
+
+
+def test_section_10_a_deleted_folder_and_a_silent_500(executed_notebooks):
+    deleted, broken = lab_section(executed_notebooks, 10)[2]
+    assert deleted["14-sweep"] == ["500", "500", "**没有 / no**", "200"]
+    assert deleted["15-self-repair"] == ["200", "200", "是 / yes", "—"]
+    assert broken["14-sweep"] == ["500 · 500 · 服务器错误", "0", "False", "—"]
+    answer, lines, traceback, line = broken["15-self-repair"]
+    assert (answer, lines, traceback) == ("500 · 500 · 服务器错误", "1", "True")
+    assert line.startswith("POST /api/v1/be/login failed: IsADirectoryError: ") and "<session folder>" in line
+
+
+def test_section_11_a_link_on_another_site(executed_notebooks):
+    (table,) = lab_section(executed_notebooks, 11)[2]
+    assert table["15-self-repair"] == ["200 · 退出成功", "False", "True", "401 · 退出失败"]
+    assert table["16-cross-site"] == ["401 · 退出失败", "True", "False", "200 · 退出成功"]
+
+
+# ================================================================== the attacks, in this process
+
+def _rebuild(session):
+    """The attacker knows the user name and the second of the login, give or take two."""
+    seen = int(time.time())
+    return rebuild_token("admin", session.makeToken("admin", "manage").split("|")[2], around=seen, window=2)
+
+
+@pytest.mark.since("make-token")
+@pytest.mark.until(before("secret-token"))
+@pytest.mark.slow
+def test_token_rebuilt_offline(chapter, session):
+    assert _rebuild(session).found
+
+
+@pytest.mark.since("secret-token")
+@pytest.mark.slow
+def test_token_not_rebuilt_with_the_fix(chapter, session):
+    result = _rebuild(session)
+    assert not result.found and result.guesses == result.budget == 5 * 90000
+
+
+def _hostile_cookies(client, session_dir):
+    """Every hostile cookie, sent to logout: (answers, the planted file, paths touched outside the folder)."""
+    planted = plant_outside(session_dir)
+    cookies = hostile_cookies(planted.read_text().split(",")[0])
+    client.get("logout")  # the app's start-up reads its own files: not part of the attack
+    with FileAccess() as access:
+        answers = {name: envelope(client.get("logout", cookie=cookie)) for name, cookie in cookies}
+    return answers, planted, access.outside(session_dir)
+
+
+@pytest.mark.since("logout")
+@pytest.mark.until(before("hostile-input"))
+def test_hostile_cookies_before_the_fix(chapter, client, session_dir):
+    """The logout follows the cookie's group out of the folder, accepts the planted file and deletes it."""
+    answers, planted, outside = _hostile_cookies(client, session_dir)
+    assert answers.pop("traversal to a planted file") == (200, 0, "退出成功")
+    assert not planted.exists() and str(planted.resolve()) in outside
+    assert set(answers.values()) == {(401, 401, "退出失败")}, answers
+
+
+@pytest.mark.since("hostile-input")
+def test_hostile_cookies_with_the_fix(chapter, client, session_dir):
+    answers, planted, outside = _hostile_cookies(client, session_dir)
+    assert set(answers.values()) == {(401, 401, "退出失败")}, answers
+    assert planted.exists() and outside == [], "touched %s" % outside
+
+
+@pytest.mark.until(before("hostile-input"))
+def test_requests_before_the_fix(chapter, client, app):
+    """An unknown path and a wrong method get Sanic's own page; Sanic's default body limit stands."""
+    for res in (client.get("/api/v1/be/nothing"), client.post("logout")):
+        assert res.status_code in (404, 405) and envelope(res)[1] is None, res.text
+    assert app.config.REQUEST_MAX_SIZE == 100_000_000
+
+
+@pytest.mark.since("clear-update-token")
+@pytest.mark.until(before("checked-logout"))
+def test_logout_deletes_a_login_made_meanwhile(chapter, session, clock):
+    """Worker B logs admin in again just before the file operation (the one: the
+    delete) of worker A's logout: B's brand-new session is deleted."""
+    outcome = logout_meets_a_login(session, 1)
+    assert outcome["login_ran"] and not outcome["survived"], outcome
+    assert logout_meets_a_login(session, 2)["operations"] == ["os.remove"], "one file operation only"
+
+
+@pytest.mark.until(before("password-hash"))
+def test_the_password_is_in_the_code_before_the_fix(chapter):
+    assert passwords_in_code(chapter.path) == {"api/be.py": "123456"}
+
+
+@pytest.mark.since("password-hash")
+def test_no_password_in_the_code_with_the_fix(chapter, config):
+    assert passwords_in_code(chapter.path) == {}
+    assert re.fullmatch(r"pbkdf2_sha256\$\d{6,}\$[0-9a-f]{32}\$[0-9a-f]{64}", config.MANAGER["password"])
+
+
+@pytest.mark.since("password-hash")
+@pytest.mark.until(before("hash-thread"))
+def test_the_hash_runs_on_the_event_loop_before_the_fix(chapter, client, be, monkeypatch):
+    """The password is checked in the thread that runs the event loop: nothing else is answered meanwhile."""
+    threads, check = [], be.checkPassword
+    monkeypatch.setattr(be, "checkPassword", lambda *a: threads.append(threading.current_thread()) or check(*a))
+    assert envelope(client.login())[:2] == (200, 0)
+    assert threads == [threading.current_thread()], "the AppClient runs the app's event loop in this thread"
+
+
+@pytest.mark.since("login")
+@pytest.mark.until(before("throttle"))
+def test_guessing_is_unlimited_before_the_fix(chapter, client, clock):
+    """A wrong password every second for a minute: every guess checked; then the right one logs in at once."""
+    answers = []
+    for _ in range(60):
+        answers.append(envelope(client.login("admin", "wrong")))
+        clock.advance(1)
+    assert answers == [(200, 400, "用户名或密码错误")] * 60
+    assert envelope(client.login())[:2] == (200, 0)
+
+
+@pytest.mark.since("throttle")
+@pytest.mark.slow
+def test_a_guessing_hour_with_the_fix(chapter, session, config):
+    """A wrong password every second for an hour, on a clock moved by hand: 10 in
+    the first minute (5 free, then one after each wait of 1, 2, 4, 8, 16 s), then
+    one a minute at most: 69."""
+    checked = guessing_hour(session, seconds=3600)
+    per_minute = [sum(1 for s in checked if m * 60 <= s < (m + 1) * 60) for m in range(60)]
+    assert config.LOGIN_FREE_FAILURES == 5 and config.LOGIN_MAX_WAIT == 60
+    assert per_minute[0] == 10 and max(per_minute[1:]) == 1 and len(checked) == 69
+
+
+@pytest.mark.since("throttle")
+@pytest.mark.until(before("counter-locks"))
+def test_attempts_that_meet_before_the_fix(chapter, session_dir, config):
+    """The other attempt lands between the first one's read and write of the
+    counter: both go on to the password check, and one is never counted."""
+    from conftest import assert_from, loaded
+
+    counters = assert_from(loaded(chapter).module("core.file_counters"), chapter)
+    meeting = attempt_meets_an_attempt(counters, str(session_dir / ("login_account_" + "e" * 32)), int(time.time()))
+    assert meeting.other_finished_meanwhile and meeting.results == [0, 0], meeting
+    assert meeting.failures == config.LOGIN_FREE_FAILURES, "free - 1 + 2 attempts went on, free were counted"
+
+
+@pytest.mark.since("login")
+@pytest.mark.until(before("self-repair"))
+def test_a_deleted_session_folder_before_the_fix(chapter, client, session_dir):
+    """Every login is a 500, and the folder stays gone until someone makes it by hand."""
+    import shutil
+
+    shutil.rmtree(session_dir)
+    assert [client.login().status_code for _ in range(2)] == [500, 500]
+    assert not session_dir.exists()
+    session_dir.mkdir()
+    assert envelope(client.login())[:2] == (200, 0)
+
+
+@pytest.mark.since("hostile-input")
+@pytest.mark.until(before("self-repair"))
+def test_a_silent_500_before_the_fix(chapter, client, admin_file, caplog):
+    """From the envelope step on, a 500 is answered in the envelope and nothing is
+    logged (before that step, Sanic's own handler logged it)."""
+    admin_file.mkdir()
+    assert envelope(client.login()) == (500, 500, "服务器错误")
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+
+
+@pytest.mark.since("logout")
+@pytest.mark.until(before("cross-site"))
+def test_a_cross_site_link_before_the_fix(chapter, client, admin_file):
+    """The user clicks, on another site, a link to the logout URL (the browser
+    sends the cookie: a top-level navigation), and is logged out."""
+    token = envelope(client.login())[2]
+    assert envelope(client.get("logout", cookie=token, headers=CROSS_SITE_LINK)) == (200, 0, "退出成功")
+    assert not admin_file.exists()

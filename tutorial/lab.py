@@ -1,35 +1,115 @@
-"""The security lab: attacks on the article's session design, run for real.
+"""The security lab: each attack run for real on two real chapter folders.
 
-Each attack works against chapter 05 (the article's design) and fails against
-chapter 06 (hardened). The tests (tests/test_lab.py) and the notebook
-(notebooks/04-security-lab.ipynb) both use these functions; the second pass,
-attacks on chapter 06 itself, is in tutorial/second_pass.py.
+Every section of notebooks/04-security-lab.ipynb takes one fix (one step of
+tutorial/chapters.py) and runs its attack on the chapter before the fix, where
+it works, and on the chapter with the fix, where it fails: the real folders,
+started as a learner starts them (tutorial/server.py), or, where the attack is
+a coincidence between two workers, their modules loaded into this process. No
+function of a chapter is swapped (only a simulated hour gives a chapter's
+session module a clock moved by hand: tutorial/second_pass.py). The tests (tests/test_lab.py) use the same
+functions. Here: starting and stopping the servers, section 1, watching file
+operations, and two login attempts meeting (section 8). The attacks made of
+HTTP requests are in tutorial/lab_http.py, the ones run inside this process
+or on the session folder in tutorial/second_pass.py.
 """
 from __future__ import annotations
 
-import collections
+import atexit
 import hashlib
-import http.client
-import json
 import os
-import random
-import socket
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-ADMIN_MD5 = "21232f297a57a5a743894a0e4a801fc3"
+from tutorial.chapters import CHAPTERS, by_key
+
+ADMIN_MD5 = "21232f297a57a5a743894a0e4a801fc3"  # the file name of admin's session: manage_<this>
 
 
 def fast_hash_env(password: str = "123456") -> dict:
-    """Environment for a chapter-06 server whose manager password hash takes one
-    PBKDF2 iteration instead of 600,000: the lab sends thousands of logins, and the
-    password's work factor has nothing to do with the attacks it shows."""
+    """Environment for a server of the password-hash step on whose manager password
+    hash takes one PBKDF2 iteration instead of 600,000: for attacks that send many
+    logins and have nothing to do with the password's work factor."""
     salt = b"lab-salt"
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 1)
     return {"MANAGER_PASSWORD_HASH": "pbkdf2_sha256$1$%s$%s" % (salt.hex(), digest.hex())}
+
+
+# ------------------------------------------------------------------ two real chapters
+
+def pair(fix: str) -> tuple:
+    """(the chapter before the step `fix`, the chapter of that step): two slugs."""
+    after = by_key(fix)
+    return CHAPTERS[after.number - 1].slug, after.slug
+
+
+def session_folder(under) -> Path:
+    """A new, not yet existing session folder inside `under` (with room beside it:
+    section 2 plants a file next to it)."""
+    return Path(tempfile.mkdtemp(dir=under)) / "temp"
+
+
+def start(slugs, under, workers: int = 1, env: dict = None) -> dict:
+    """Start a server for each chapter folder at once, as `python <folder>/run.py`,
+    each with a new session folder inside `under`: {slug: ChapterServer}.
+    Whatever is still running when Python exits is stopped then."""
+    from tutorial.server import ChapterServer
+
+    servers = {}
+    for slug in slugs:
+        folder = by_key(slug).path
+        assert (folder / "run.py").is_file(), folder
+        servers[slug] = ChapterServer(folder, workers=workers, session_dir=session_folder(under), env=env)
+    for server in servers.values():
+        atexit.register(server.stop)
+        server.launch()
+    try:
+        for server in servers.values():
+            server.wait_ready(60)
+    except BaseException:
+        stop(servers, check=False)
+        raise
+    return servers
+
+
+def at_once(servers: dict, attack) -> dict:
+    """attack(server) on every server at the same time, each in a thread: {slug: what it returned}."""
+    results = {}
+
+    def run(slug, server):
+        try:
+            results[slug] = attack(server)
+        except BaseException as exc:  # raised below, in the caller's thread
+            results[slug] = exc
+
+    threads = [threading.Thread(target=run, args=item) for item in servers.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for result in results.values():
+        if isinstance(result, BaseException):
+            raise result
+    return {slug: results[slug] for slug in servers}
+
+
+def stop(servers: dict, check: bool = True) -> dict:
+    """Ctrl-C every server; then, with `check`, raise ServerFailed (with the
+    server's whole output) for one that did not stop cleanly. {slug: exit code}"""
+    codes = at_once(servers, lambda server: server.stop())  # (several workers take a while to stop: at once)
+    if check:
+        for server in servers.values():
+            server.check_stopped()
+    return codes
+
+
+def table(header: list, rows: list) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
 
 # ------------------------------------------------------------------ 1. rebuild a token offline
@@ -59,135 +139,7 @@ def rebuild_token(user: str, token: str, around: int, window: int = 2) -> Rebuil
     return Rebuild(False, guesses, time.perf_counter() - started, budget)
 
 
-# ------------------------------------------------------------------ 2. race: login/logout on several workers
-
-@dataclass
-class Race:
-    requests: int = 0
-    seconds: float = 0.0
-    batches: int = 1
-    statuses: collections.Counter = field(default_factory=collections.Counter)
-
-    @property
-    def server_errors(self) -> int:
-        return sum(n for (_, status), n in self.statuses.items() if status >= 500)
-
-
-def _login_logout(port: int, rounds: int, race: Race, lock: threading.Lock) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    seen = collections.Counter()
-    body = b'{"account":"admin","password":"123456"}'
-    for _ in range(rounds):
-        conn.request("POST", "/api/v1/be/login", body=body)
-        res = conn.getresponse()
-        answer = res.read()
-        seen[("login", res.status)] += 1
-        token = json.loads(answer).get("data", "") if res.status == 200 else ""
-        conn.request("GET", "/api/v1/be/logout", headers={"Cookie": "session=%s" % token})
-        res = conn.getresponse()
-        res.read()
-        seen[("logout", res.status)] += 1
-    conn.close()
-    with lock:
-        race.statuses.update(seen)
-        race.requests += sum(seen.values())
-
-
-def race_until_it_shows(port: int, clients: int = 8, rounds: int = 40, most: int = 10, batches: int = None) -> Race:
-    """Race (race_login_logout) in batches of `rounds` until a 5xx shows, at
-    most `most` batches; or, with `batches`, exactly that many. How wide the
-    window the race needs is depends on the file system: ext4 flushes a file
-    emptied and written again when it is closed, a file system in memory does
-    not, and there the window is far narrower. Racing until it shows (within a
-    bound) keeps the demonstration from depending on luck; the other chapter
-    then gets as many batches."""
-    total = Race()
-    for done in range(1, (batches or most) + 1):
-        race = race_login_logout(port, clients, rounds)
-        total.requests += race.requests
-        total.seconds += race.seconds
-        total.statuses.update(race.statuses)
-        total.batches = done
-        if batches is None and total.server_errors:
-            break
-    return total
-
-
-def race_login_logout(port: int, clients: int = 8, rounds: int = 100) -> Race:
-    """`clients` connections at once, each logging the same account in and out
-    `rounds` times. Every login rewrites the one session file that every logout
-    reads and deletes."""
-    race, lock = Race(), threading.Lock()
-    threads = [threading.Thread(target=_login_logout, args=(port, rounds, race, lock)) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    race.seconds = time.perf_counter() - started
-    return race
-
-
-# ------------------------------------------------------------------ 3. hostile cookies and bodies
-
-def hostile_cookies(planted_token: str) -> list:
-    """(name, raw Cookie value) pairs. The first two point outside the session
-    folder at a file the lab plants there (see plant_outside)."""
-    return [
-        ("traversal to a planted file", "admin|../outside/manage|%s" % planted_token),
-        ("traversal, wrong token", "admin|../outside/manage|" + "0" * 32),
-        ("absolute path", "admin|/etc/manage|" + "0" * 32),
-        ("separators", "admin|manage|x|y"),
-        ("empty parts", "||"),
-        ("huge value", "admin|manage|" + "f" * 6000),
-        ("non-UTF-8 bytes", b"\xff\xfe|manage|" + b"0" * 32),
-        ("null byte", "admin|man\x00age|" + "0" * 32),
-        ("shell metacharacters", "admin;rm -rf ~|manage|" + "0" * 32),
-    ]
-
-
-def hostile_bodies() -> list:
-    return [
-        ("not JSON", b"account=admin&password=123456"),
-        ("broken JSON", b'{"account":'),
-        ("a JSON list", b'["admin","123456"]'),
-        ("non-UTF-8", b"\xff\xfe\xfd"),
-        ("null bytes", b'{"account":"adm\\u0000in","password":"123456\\u0000"}'),
-        ("deep nesting", b"[" * 100000 + b"]" * 100000),
-        ("200 KB", b'{"account":"admin","password":"' + b"1" * 200000 + b'"}'),
-        ("path in the account", b'{"account":"../../etc/passwd","password":"123456"}'),
-    ]
-
-
-def raw_get(port: int, path: str, cookie: bytes) -> tuple:
-    """GET with a Cookie header of any bytes at all (HTTP clients refuse to send
-    some, such as a null byte; an attacker's own program does not).
-    Returns (HTTP status, decoded JSON body)."""
-    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: session=%s\r\nConnection: close\r\n\r\n" % (
-        path.encode(), cookie)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(request)
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ")[1]), json.loads(body)
-
-
-def plant_outside(session_dir: Path) -> Path:
-    """A file outside the session folder, named and filled like a session file,
-    at <session folder>/../outside/manage_<md5 of admin>. If a logout can be made
-    to delete it, it can be made to delete files outside the session folder."""
-    outside = session_dir.parent / "outside"
-    outside.mkdir(exist_ok=True)
-    planted = outside / ("manage_" + ADMIN_MD5)
-    token = "%032x" % random.getrandbits(128)
-    planted.write_text("%s,%d" % (token, int(time.time())))
-    return planted
-
+# ------------------------------------------------------------------ watching file operations (audit hooks)
 
 _listeners = []  # objects with an _on(event, args) method, called by the one audit hook below
 
@@ -230,3 +182,77 @@ class FileAccess:
         root = os.path.realpath(folder)
         real = [os.path.realpath(p) for p in self.paths]
         return [p for p in real if os.path.commonpath([root, p]) != root]
+
+
+# ------------------------------------------------------------------ 8. two login attempts meet
+
+@dataclass
+class Meeting:
+    results: list                   # what reserve answered: [the first attempt, the other]; 0: go on, n: wait n s
+    other_finished_meanwhile: bool  # did the other attempt finish while the first was between read and write?
+    failures: int                   # the failures the counter holds afterwards
+
+
+class _ReachesALock:
+    """While listening, sets `news` when `thread` is about to take a file lock
+    (the audit event Python raises before flock, or before Windows' locking)."""
+
+    def __init__(self, thread, news):
+        self.thread, self.news = thread, news
+        _install_audit_hook()
+
+    def _on(self, event, args):
+        if event in ("fcntl.flock", "msvcrt.locking") and threading.current_thread() is self.thread:
+            self.news.set()
+
+
+def attempt_meets_an_attempt(counters, path: str, now: int, patience: float = 10.0) -> Meeting:
+    """Two login attempts on one counter (a chapter's core/file_counters.py, from
+    the throttle step on), each with its own file handle, as two workers have.
+    The counter is first brought to one failure short of the free ones with the
+    module's own reserve, so exactly one more attempt may go on. The first
+    attempt reads the counter; just before it writes (its call of the module's
+    `_save`, caught by a trace function, which changes nothing), the other
+    attempt starts in another thread, and the first waits until the other has
+    finished or is about to take the counter's lock (which the first holds, so
+    it must wait), at most `patience` seconds, then writes. Without a lock the
+    other reads the same count and goes on too; with one, it waits for the
+    first, then reads its count, and must wait."""
+    for _ in range(counters.LOGIN_FREE_FAILURES - 1):
+        assert counters.reserve(path, now) == 0
+    other, news = {}, threading.Event()
+
+    def attempt():
+        try:
+            other["result"] = counters.reserve(path, now)
+        finally:
+            news.set()
+
+    thread = threading.Thread(target=attempt)
+    write, met = counters._save.__code__, {}
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is write and not met:
+            watching = _ReachesALock(thread, news)
+            _listeners.append(watching)
+            try:
+                thread.start()
+                news.wait(patience)
+            finally:
+                _listeners.remove(watching)
+            met["finished"] = "result" in other
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)  # this thread only: the other attempt runs untraced
+    try:
+        first = counters.reserve(path, now)
+    finally:
+        sys.settrace(previous)
+    if not met:
+        raise RuntimeError("the first attempt never wrote the counter")
+    thread.join(30)
+    if thread.is_alive():
+        raise RuntimeError("the other attempt is still waiting after 30 s")
+    failures = int(Path(path).read_bytes().split(b",")[0])
+    return Meeting([first, other["result"]], met["finished"], failures)

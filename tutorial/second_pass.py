@@ -1,35 +1,30 @@
-"""The security lab, second pass: attacks on chapter 06 itself, run for real.
+"""The security lab's attacks run inside this process or on a server's session
+folder (sections 4, 5, 7 to 11 of notebooks/04-security-lab.ipynb), on real
+chapter folders: a chapter's modules are loaded here as a worker loads them
+(load_module), and only watched (audit hooks) or given a clock moved by hand.
 
-An adversarial pass against the hardened chapter found seven more attacks
-(the 06 README's points 9-15). Where chapter 05 has the weakness too, the lab
-shows it there; where it is new to 06, on "06 before the fix"
-(tutorial/before_fix.py: chapter 06 with one function swapped back). The tests
-(tests/test_lab.py, tests/test_hardening.py), the lab notebook
-(notebooks/04-security-lab.ipynb) and the benchmark use these functions.
+The name is the lab's history (the hardened chapter's second, adversarial
+pass); tests of several steps, the benchmark and notebook 06 use some of these
+functions too. before_fix_server (tutorial/before_fix.py, a chapter with one
+fix taken back) is the benchmark's: the lab no longer uses it.
 """
 from __future__ import annotations
 
-import collections
 import hashlib
-import http.client
-import json
 import os
 import random
-import select
+import re
 import sys
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from tutorial.lab import _install_audit_hook, _listeners
 
 BEFORE_FIX = Path(__file__).resolve().parent / "before_fix.py"
-WRONG_COOKIE = "session=admin|manage|0123456789abcdef0123456789abcdef"
 
 
 def hash_env(iterations: int, password: str = "123456") -> dict:
-    """Like fast_hash_env, with any work factor (600,000 is chapter 06's default)."""
+    """Like lab.fast_hash_env, with any work factor (600,000 is the chapters' default)."""
     salt = b"lab-salt"
     digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
     return {"MANAGER_PASSWORD_HASH": "pbkdf2_sha256$%d$%s$%s" % (iterations, salt.hex(), digest.hex())}
@@ -57,157 +52,18 @@ def start_servers(servers, timeout: float = 60) -> None:
 
 
 def before_fix_server(variant: str, folder, **kwargs):
-    """A ChapterServer running `folder` (chapter 06 or final/) through
-    tutorial/before_fix.py with one fix taken back (see VARIANTS there)."""
+    """A ChapterServer running `folder` through tutorial/before_fix.py with one
+    fix taken back (see VARIANTS there): the benchmark's."""
     from tutorial.server import ChapterServer
 
     env = dict(kwargs.pop("env", {}), BEFORE_FIX=variant, BEFORE_FIX_FOLDER=str(Path(folder).resolve()))
     return ChapterServer(folder, script=BEFORE_FIX, env=env, **kwargs)
 
 
-# ------------------------------------------------------------------ the hash and the event loop
-
-@dataclass
-class DuringLogin:
-    login_status: int
-    login_seconds: float
-    cheap_answers: int       # cheap requests answered while the login was still running
-    longest_wait_ms: float   # the longest a cheap request waited for its answer
-
-
-def cheap_answers_during_login(port: int, body: bytes = b'{"account":"admin","password":"123456"}') -> DuringLogin:
-    """Send one login (its password hash takes a while), and meanwhile, on
-    another connection, cheap requests (a logout with a wrong cookie) one after
-    another. Counts the cheap answers the server sent before the login's
-    answer: with the hash on the event loop, the worker answers nothing else
-    meanwhile.
-
-    The order is the server's, not this program's: after each cheap answer,
-    the login's connection is looked at without reading it. A server sends its
-    answers in the order it finishes them, and on this machine's loopback an
-    answer is in our socket the moment it is sent; so if the login's answer is
-    there, it was sent before the cheap answer just read, which then does not
-    count. (A thread waiting for the login's answer would notice it late on a
-    busy machine, and count cheap answers sent after it.)"""
-    login = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    login.connect()
-    started = time.perf_counter()
-    login.request("POST", "/api/v1/be/login", body=body)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    answers, longest = 0, 0.0
-    while True:
-        sent = time.perf_counter()
-        conn.request("GET", "/api/v1/be/logout", headers={"Cookie": WRONG_COOKIE})
-        conn.getresponse().read()
-        longest = max(longest, time.perf_counter() - sent)
-        if select.select([login.sock], [], [], 0)[0]:  # the login was answered first
-            break
-        answers += 1
-    res = login.getresponse()
-    res.read()
-    seconds = time.perf_counter() - started
-    conn.close()
-    login.close()
-    return DuringLogin(res.status, seconds, answers, longest * 1000)
-
-
-# ------------------------------------------------------------------ guessing passwords
-
-def guess_wrong(port: int, seconds: float, connections: int = 4, account: str = "admin") -> collections.Counter:
-    """`connections` clients send wrong passwords for `account` as fast as
-    they can for `seconds`: how many answers of each (HTTP status, body status)."""
-    seen, lock = collections.Counter(), threading.Lock()
-    body = json.dumps({"account": account, "password": "wrong guess"}).encode()
-    deadline = time.monotonic() + seconds
-
-    def guesser():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = collections.Counter()
-        while time.monotonic() < deadline:
-            conn.request("POST", "/api/v1/be/login", body=body)
-            res = conn.getresponse()
-            mine[(res.status, json.loads(res.read())["status"])] += 1
-        conn.close()
-        with lock:
-            seen.update(mine)
-
-    threads = [threading.Thread(target=guesser) for _ in range(connections)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return seen
-
-
-class FakeClock:
-    """Stands in for the `time` module a chapter's core/session.py imported:
-    the lab moves time forward by hand instead of waiting."""
-
-    def __init__(self, now: int):
-        self.now = now
-
-    def time(self) -> float:
-        return float(self.now)
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
-def guessing_hour(session, seconds: int = 3600, per_second: int = 1) -> list:
-    """An attacker tries a wrong password `per_second` times every second for
-    `seconds` (simulated) seconds against the chapter's own throttle
-    (holdLogin in core/session.py; a chapter without it checks every guess).
-    Returns the seconds at which a guess got as far as the password check."""
-    real_time, clock = session.time, FakeClock(1_800_000_000)
-    session.time = clock
-    checked = []
-    try:
-        for second in range(seconds):
-            for _ in range(per_second):
-                if not hasattr(session, "holdLogin") or session.holdLogin("admin", "203.0.113.9") == 0:
-                    checked.append(second)
-            clock.now += 1
-    finally:
-        session.time = real_time
-    return checked
-
-
-# ------------------------------------------------------------------ the sweep
-
-PLANTED = ("notes.txt", "backup.db", ".hidden_old", "manage_notes.txt", "manage_" + "0" * 31)
-
-
-def plant_non_sessions(session_dir: Path, age: int = 7200) -> list:
-    """Files an operator might keep in the session folder, none of them a
-    session, all `age` seconds old; and one expired session, so that a sweep
-    can be seen to have run. Returns the planted paths (the session last)."""
-    session_dir.mkdir(parents=True, exist_ok=True)
-    old = time.time() - age
-    planted = []
-    for name in PLANTED:
-        path = session_dir / name
-        path.write_text("keep me\n")
-        os.utime(path, (old, old))
-        planted.append(path)
-    expired = session_dir / ("manage_" + hashlib.md5(b"old-user").hexdigest())
-    expired.write_text("%032x,%d" % (random.getrandbits(128), int(old)))
-    planted.append(expired)
-    return planted
-
-
-def wait_until_gone(path: Path, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while path.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not path.exists()
-
-
-# ------------------------------------------------------------------ logout and another worker's login
-
-def load_session(folder, session_dir):
-    """A chapter's core/session.py (with its config and core.tool) imported on
-    its own, writing to `session_dir`: the lab calls the session functions the
-    way a worker does, in this process."""
+def load_module(folder, session_dir, name: str = "core.session"):
+    """A chapter's module (core/session.py by default, with what it imports)
+    imported on its own, its session folder `session_dir`: the lab calls the
+    chapter's functions the way a worker does, in this process."""
     import importlib
 
     from tutorial.loader import _forget_app_modules, module_origin
@@ -218,7 +74,7 @@ def load_session(folder, session_dir):
     sys.path.insert(0, str(folder))
     no_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
-        module = importlib.import_module("core.session")
+        module = importlib.import_module(name)
     finally:
         sys.dont_write_bytecode = no_bytecode
         sys.path.remove(str(folder))
@@ -227,6 +83,9 @@ def load_session(folder, session_dir):
     assert all(folder in origin.parents for origin in module_origin(module)), module.__file__
     return module
 
+
+
+# ------------------------------------------------------------------ 4. logout and another worker's login
 
 class LoginAt:
     """While active, runs `session.makeToken('admin', 'manage')` (another
@@ -275,7 +134,115 @@ def logout_meets_a_login(session, nth: int) -> dict:
     return {"operations": other.operations, "login_ran": bool(other.token), "survived": bool(survived)}
 
 
-# ------------------------------------------------------------------ a cross-site link to logout
+# ------------------------------------------------------------------ 5. the password in the code
+
+PASSWORD_IN_CODE = re.compile(r"""['"]password['"]\s*:\s*['"]([^'"]*)['"]""")
+
+
+def passwords_in_code(folder) -> dict:
+    """{file: the password written in it} for a chapter's Python files: what
+    whoever reads the code (a repository, a backup, a shared screen) learns."""
+    found = {}
+    for path in sorted(Path(folder).rglob("*.py")):
+        for match in PASSWORD_IN_CODE.finditer(path.read_text(encoding="utf-8")):
+            found[path.relative_to(folder).as_posix()] = match.group(1)
+    return found
+
+
+def offline_guess(tool, stored: str, guess: str) -> tuple:
+    """One offline guess against a stored hash, with the chapter's own
+    checkPassword (core/tool.py): (does it match, seconds it took)."""
+    started = time.perf_counter()
+    matched = tool.checkPassword(guess, stored)
+    return matched, time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ 7. a guessing hour on a clock moved by hand
+
+class FakeClock:
+    """Stands in for the `time` module a chapter's core/session.py imported:
+    the lab moves time forward by hand instead of waiting."""
+
+    def __init__(self, now: int):
+        self.now = now
+
+    def time(self) -> float:
+        return float(self.now)
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def guessing_hour(session, seconds: int = 3600, per_second: int = 1) -> list:
+    """An attacker tries a wrong password `per_second` times every second for
+    `seconds` (simulated) seconds against the chapter's own throttle
+    (holdLogin in core/session.py; a chapter without it checks every guess).
+    Returns the seconds at which a guess got as far as the password check."""
+    real_time, clock = session.time, FakeClock(1_800_000_000)
+    session.time = clock
+    checked = []
+    try:
+        for second in range(seconds):
+            for _ in range(per_second):
+                if not hasattr(session, "holdLogin") or session.holdLogin("admin", "203.0.113.9") == 0:
+                    checked.append(second)
+            clock.now += 1
+    finally:
+        session.time = real_time
+    return checked
+
+
+# ------------------------------------------------------------------ 9. what the sweep may remove
+
+def plant_for_the_sweep(session_dir: Path, age: int = 7200) -> list:
+    """Files in a session folder, all `age` seconds old: three of the app's own
+    kinds, expired by the time written inside them (a session, a login counter)
+    or, for a temporary file, by its file time; and five that are not the app's.
+    Returns [(file name, what it is, whether it is the app's own)]."""
+    session_dir.mkdir(parents=True, exist_ok=True)
+    then = int(time.time()) - age
+    md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+    session = "%032x,%d" % (random.getrandbits(128), then)  # a token and its time, as a session file holds them
+    planted = [  # (name, content, what it is, the app's own?)
+        ("manage_" + md5("old-user"), session, "过期的会话 / an expired session", True),
+        ("login_account_" + md5("old-guess"), "%010d,%010d" % (3, then), "旧的登录计数 / an old login counter", True),
+        (".tmp-ab12cd34", session, "丢下的临时文件 / an abandoned temporary file", True),
+        ("notes.txt", "keep me\n", "运维的笔记 / an operator's notes", False),
+        ("backup.db", "keep me\n", "一个备份 / a backup", False),
+        (".hidden_old", "keep me\n", "隐藏文件 / a hidden file", False),
+        ("manage_" + "0" * 31, session, "比会话名少一位 / one digit short of a session's name", False),
+        ("manage_" + md5("not-a-session"), "keep me\n", "会话的名字，别的内容 / a session's name, other content", False),
+    ]
+    for name, content, _, _ in planted:
+        path = session_dir / name
+        path.write_text(content)
+        os.utime(path, (then, then))
+    return [(name, what, ours) for name, _, what, ours in planted]
+
+
+def wait_until_gone(path: Path, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+# ------------------------------------------------------------------ 10. a 500 in the log
+
+def lines_with_the_cause(output: str) -> list:
+    """The lines of a server's log that name a failed request and its cause
+    (`POST /api/v1/be/login failed: IsADirectoryError: ...`)."""
+    return [line for line in output.splitlines() if re.search(r"\S+ /\S* failed: \w+", line)]
+
+
+def shown(line: str, session_dir: Path) -> str:
+    """A log line without its time and process prefix, the session folder and
+    the temporary file's random name: the same on every run."""
+    line = re.sub(r"^.*?\bERROR\]?:?\s*", "", line).replace(str(session_dir), "<session folder>")
+    return re.sub(r"\.tmp-\w{8}", ".tmp-…", line)
+
+
+# ------------------------------------------------------------------ 11. a cross-site link to logout
 
 # What a browser sends when the user clicks, on another site, a link to the logout URL.
 CROSS_SITE_LINK = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document",
