@@ -137,7 +137,7 @@ class AppClient:
 def run_now(coroutine):
     """Run a coroutine to its end and return its result: in the apps' event loop,
     or, when called from inside that loop (an audit hook in the middle of a file
-    operation of the app's, tutorial/second_pass.py), step by step right here,
+    operation of the app's, tutorial/lab_inside.py), step by step right here,
     which works as long as it has nothing to wait for (the file store)."""
     try:
         asyncio.get_running_loop()

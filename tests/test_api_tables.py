@@ -17,7 +17,7 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
     """Every row of the chapter README's "The API" table, produced for real."""
     import json
 
-    from tutorial.second_pass import CROSS_SITE_LINK
+    from tutorial.lab_inside import CROSS_SITE_LINK
     from tutorial.transcript import mask
 
     text = (chapter.path / "README.md").read_text(encoding="utf-8")

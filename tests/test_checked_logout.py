@@ -18,7 +18,7 @@ def test_clear_token_keeps_a_newer_session(chapter, session, clock):
 
 @pytest.mark.parametrize("nth", [1, 2, 3])
 def test_logout_never_deletes_a_login_made_at_any_step_of_it(chapter, session, session_dir, clock, nth):
-    from tutorial.second_pass import logout_meets_a_login
+    from tutorial.lab_inside import logout_meets_a_login
 
     outcome = logout_meets_a_login(session, nth)
     assert outcome["login_ran"], outcome

@@ -33,7 +33,7 @@ from tutorial.chapters import by_key, step
 from tutorial.lab import FileAccess, attempt_meets_an_attempt, rebuild_token
 from tutorial.lab_http import hostile_cookies, plant_outside
 from tutorial.notebooks import NOTEBOOKS
-from tutorial.second_pass import CROSS_SITE_LINK, guessing_hour, logout_meets_a_login, passwords_in_code
+from tutorial.lab_inside import CROSS_SITE_LINK, guessing_hour, logout_meets_a_login, passwords_in_code
 
 pytestmark = pytest.mark.repository_only
 
@@ -116,7 +116,7 @@ def test_section_3_login_and_logout_at_once_on_four_workers(executed_notebooks):
 
 def test_section_4_a_logout_meets_another_workers_login(executed_notebooks):
     text, code, (rows,) = lab_section(executed_notebooks, 4, rows=True)
-    assert "second_pass.load_module(ROOT / \"chapters\" / slug" in code, "the two real chapters' core/session.py"
+    assert "lab_inside.load_module(ROOT / \"chapters\" / slug" in code, "the two real chapters' core/session.py"
     assert rows == [["08-atomic-files", "1: `os.remove`", "**被删了 / deleted**"],
                     ["09-checked-logout", "1: `os.rename`", "还在 / survived"],
                     ["09-checked-logout", "2: `open`", "还在 / survived"],

@@ -1,7 +1,7 @@
 """Step 21 (redis-outage): Redis stopped, or taking connections and answering
 nothing, is a 503 in the envelope within a second, with one log line; the app
 recovers by itself once Redis is back. A malformed SESSION_STORE stops the app
-with one line. Chapter 20 hanging and answering 500 is in test_lab.py."""
+with one line. What chapter 20 does instead is at the end."""
 import signal
 import time
 
@@ -72,3 +72,34 @@ def test_a_malformed_session_store_setting_stops_the_app_with_one_line(chapter, 
     message = str(stopped.value.code)
     assert "\n" not in message and repr(value) in message
     assert message.startswith("SESSION_STORE 设置错误：") and " / SESSION_STORE is wrong: " in message
+
+
+# ---------------------------------------------------------------- before this step (chapter 20)
+
+@pytest.mark.since("redis-store")
+@pytest.mark.until("redis-store")
+def test_before_the_fix_redis_down_is_a_500_with_a_traceback_per_request(chapter, client, empty_redis, caplog):
+    """What 21's README says of 20: each request while Redis is stopped is the envelope's 500
+    and a log line with the whole traceback."""
+    token = login_token(client)
+    empty_redis.stop()
+    try:
+        for _ in range(2):
+            caplog.clear()
+            assert envelope(client.get("session", cookie=token)) == (500, 500, "服务器错误")
+            errors = [r for r in caplog.records if r.levelname == "ERROR"]
+            assert len(errors) == 1 and errors[0].exc_info, "one line, with the traceback"
+    finally:
+        empty_redis.start()
+
+
+@pytest.mark.since("redis-store")
+@pytest.mark.until("redis-store")
+def test_before_the_fix_a_malformed_setting_quietly_means_something_else(chapter):
+    """What 21's README says of 20: nothing checks SESSION_STORE. One slash short, redis-py finds no host
+    and uses its default, localhost:6379; a database named 'zero' becomes its default, 0."""
+    session = loaded(chapter).module("core.session")
+    short_slash = session.makeStore("redis:/localhost:6379/0").redis.connection_pool._connection_kwargs
+    assert short_slash.get("host") is None and short_slash.get("port") is None  # redis-py's defaults, then
+    named_db = session.makeStore("redis://localhost:6379/zero").redis.connection_pool._connection_kwargs
+    assert named_db.get("db") is None  # redis-py's default, 0

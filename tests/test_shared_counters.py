@@ -1,6 +1,5 @@
 """Step 22 (shared-counters): with Redis, the login counters live there too, so
-every machine throttles the same guesses. Guessing across two machines of
-chapter 21 is in test_lab.py."""
+every machine throttles the same guesses. What chapter 21 does instead is at the end."""
 import asyncio
 import hashlib
 
@@ -51,3 +50,16 @@ def test_login_counters_are_counted_atomically(chapter, session, clock, config):
 
     waits = run_now(at_once())
     assert sorted(waits) == [0] * config.LOGIN_FREE_FAILURES + [1] * (20 - config.LOGIN_FREE_FAILURES)
+
+
+@pytest.mark.since("redis-store")
+@pytest.mark.until("redis-outage")
+def test_before_this_step_sessions_are_in_redis_but_counters_in_the_folder(chapter, client, redis_keys, session_dir):
+    """What 22's README says of 20 and 21: a wrong password writes its counters into this
+    machine's session folder, so two machines count apart, while the session itself is in Redis."""
+    client.login("admin", "wrong")
+    assert sorted(p.name[:14] for p in session_dir.iterdir()) == ["login_account_", "login_address_"]
+    assert redis_keys.keys("login:*") == []
+    login_token(client)
+    assert redis_keys.keys("*") == [ADMIN_KEY]
+

@@ -69,7 +69,7 @@ def test_sweep_leaves_every_file_it_cannot_prove_is_its_own(chapter, session, se
 def test_sweep_never_deletes_a_session_written_meanwhile(chapter, session, session_dir, clock, nth):
     """The admin's session has expired; another worker logs admin in again just
     before the sweep's nth file operation on it. The new session survives."""
-    from tutorial.second_pass import LoginAt
+    from tutorial.lab_inside import LoginAt
 
     (session_dir / ADMIN_FILE).write_text("%s,%d" % (TOKEN, clock.now - 4000))
     with LoginAt(session, nth) as other:

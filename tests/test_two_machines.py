@@ -11,7 +11,7 @@ import pytest
 
 from support import envelope
 from tutorial.lab import fast_hash_env
-from tutorial.second_pass import start_servers
+from tutorial.lab_inside import start_servers
 from tutorial.server import ChapterServer
 
 pytestmark = [pytest.mark.repository_only, pytest.mark.since(8), pytest.mark.final_only]  # final/run.py, as a learner runs it

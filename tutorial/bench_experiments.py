@@ -24,7 +24,7 @@ from pathlib import Path
 from tutorial.bench_load import LOGIN, PREFIX, _fixed_requests, _login_once, _server_pids
 from tutorial.bench_probe import probe
 from tutorial.chapters import FINAL_DIR, by_key, step
-from tutorial.second_pass import hash_env, start_servers
+from tutorial.lab_inside import hash_env, start_servers
 from tutorial.server import ChapterServer
 
 BENCH_SERVER = Path(__file__).resolve().parent / "bench_server.py"

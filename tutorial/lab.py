@@ -6,11 +6,11 @@ it works, and on the chapter with the fix, where it fails: the real folders,
 started as a learner starts them (tutorial/server.py), or, where the attack is
 a coincidence between two workers, their modules loaded into this process. No
 function of a chapter is swapped (only a simulated hour gives a chapter's
-session module a clock moved by hand: tutorial/second_pass.py). The tests (tests/test_lab.py) use the same
+session module a clock moved by hand: tutorial/lab_inside.py). The tests (tests/test_lab.py) use the same
 functions. Here: starting and stopping the servers, section 1, watching file
 operations, and two login attempts meeting (section 8). The attacks made of
 HTTP requests are in tutorial/lab_http.py, the ones run inside this process
-or on the session folder in tutorial/second_pass.py.
+or on the session folder in tutorial/lab_inside.py.
 """
 from __future__ import annotations
 

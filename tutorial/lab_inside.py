@@ -1,12 +1,9 @@
-"""The security lab's attacks run inside this process or on a server's session
-folder (sections 4, 5, 7 to 11 of notebooks/04-security-lab.ipynb), on real
-chapter folders: a chapter's modules are loaded here as a worker loads them
-(load_module), and only watched (audit hooks) or given a clock moved by hand.
-
-The name is the lab's history (the hardened chapter's second, adversarial
-pass); tests of several steps, the benchmark and notebook 06 use some of these
-functions too. before_fix_server (tutorial/before_fix.py, a chapter with one
-fix taken back) is the benchmark's: the lab no longer uses it.
+"""The security lab's attacks that run inside this process or on a server's
+session folder (sections 4, 5, 7 to 11 of notebooks/04-security-lab.ipynb), on
+real chapter folders: a chapter's modules are loaded here as a worker loads
+them (load_module), and only watched (audit hooks) or given a clock moved by
+hand. Tests of several steps, the benchmark and notebook 06 use some of these
+functions too (hash_env, start_servers).
 """
 from __future__ import annotations
 
@@ -19,9 +16,6 @@ import time
 from pathlib import Path
 
 from tutorial.lab import _install_audit_hook, _listeners
-
-BEFORE_FIX = Path(__file__).resolve().parent / "before_fix.py"
-
 
 def hash_env(iterations: int, password: str = "123456") -> dict:
     """Like lab.fast_hash_env, with any work factor (600,000 is the chapters' default)."""
@@ -49,15 +43,6 @@ def start_servers(servers, timeout: float = 60) -> None:
                     raise
                 server.port = free_port()
                 server.launch()
-
-
-def before_fix_server(variant: str, folder, **kwargs):
-    """A ChapterServer running `folder` through tutorial/before_fix.py with one
-    fix taken back (see VARIANTS there): the benchmark's."""
-    from tutorial.server import ChapterServer
-
-    env = dict(kwargs.pop("env", {}), BEFORE_FIX=variant, BEFORE_FIX_FOLDER=str(Path(folder).resolve()))
-    return ChapterServer(folder, script=BEFORE_FIX, env=env, **kwargs)
 
 
 def load_module(folder, session_dir, name: str = "core.session"):
