@@ -132,6 +132,9 @@ def pytest_sessionfinish(session, exitstatus):
         else:
             os.environ[key] = value
     tempfile.tempdir = None
+    from tutorial.warm import Starter
+
+    Starter.shutdown()  # this run's warm starter (tutorial/warm.py) is done: it is not "left running"
     left = stop_marked(mark) if sys.platform.startswith("linux") else []  # /proc
     files = sorted(os.listdir(tmp))
     shutil.rmtree(tmp, ignore_errors=True)

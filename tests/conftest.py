@@ -5,6 +5,7 @@ the step that introduced the behaviour (`@pytest.mark.since(2)`) on, plus
 final/. The test id names the folder: test_expired_token[03-clear-update-token].
 """
 import os
+import re
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,11 @@ from sanic import Sanic  # noqa: E402
 # Every chapter's app is called 'webapp'; Sanic refuses a second app of the same
 # name in one process unless test mode is on.
 Sanic.test_mode = True
+
+# The servers this run starts (here, in the background jobs and in the notebooks' kernels) run
+# their run.py in a warm interpreter (tutorial/warm.py), but those whose start itself is under
+# test: the README sessions and tests/test_server.py start `python run.py` for real.
+os.environ.setdefault("TUTORIAL_WARM_SERVERS", "1")
 
 from learner import LearnerReport, learner_target  # noqa: E402
 from support import AppClient, SyncView, Target, loaded, repository_targets, use_session_dir  # noqa: E402
@@ -82,8 +88,10 @@ def pytest_generate_tests(metafunc):
         targets = [t for t in targets if t.learner or readme_has.args[0] in _readme(t.path)]
     if metafunc.definition.get_closest_marker("final_only"):
         targets = [t for t in targets if t.id == "final"]
-    elif metafunc.definition.get_closest_marker("slow") and not metafunc.config.getoption("--chapter"):
-        # A slow test (real servers, a browser, Redis, real time) runs on the chapter that brings its
+    elif (metafunc.definition.get_closest_marker("slow") or "redis_server" in metafunc.fixturenames) \
+            and not metafunc.config.getoption("--chapter"):
+        # A slow test (real servers, a browser, Redis: every test that uses the run's redis-server,
+        # real time) runs on the chapter that brings its
         # behaviour and on the last one: the chapters between change other things, and final/ is the
         # last chapter file for file (test_final_is_identical_to_the_last_chapter). --chapter runs it
         # on whatever it names.
@@ -98,6 +106,19 @@ def pytest_generate_tests(metafunc):
 def _readme(folder):
     path = folder / "README.md"
     return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+_WHOLE_FILE_REPOSITORY_ONLY = re.compile(r"^pytestmark = .*\brepository_only\b", re.M)
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A learner's check (--project) does not even collect the files that only check this
+    repository (their pytestmark says repository_only): it would deselect all their tests."""
+    if (config.getoption("--project") and collection_path.suffix == ".py"
+            and collection_path.name.startswith("test_")):
+        text = collection_path.read_text(encoding="utf-8")
+        return True if _WHOLE_FILE_REPOSITORY_ONLY.search(text) else None
+    return None
 
 
 def _runs_against_a_chosen_folder(item):
@@ -274,7 +295,7 @@ def executed_notebooks():
 @pytest.fixture(scope="session")
 def executed_readmes():
     """Every README's session, run once per test run (see background.py):
-    {chapter slug, "final" or "README.md": what happened}."""
+    {chapter slug or "README.md": what happened}."""
     return _job_results("readmes", "outcome.json")
 
 

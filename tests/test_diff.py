@@ -1,4 +1,6 @@
 """`python -m tutorial.diff`: what an instructor projects between two chapters."""
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -9,15 +11,19 @@ import pytest
 
 from tutorial.chapters import ROOT
 from tutorial.diff import changes, folder_of
+from tutorial.diff import main as diff_main
 
 pytestmark = pytest.mark.repository_only
 
 
 def run(*args):
-    done = subprocess.run([sys.executable, "-m", "tutorial.diff", *args], cwd=ROOT,
-                          capture_output=True, text=True, encoding="utf-8", timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    """What `python -m tutorial.diff ARGS` prints, run in this process (the command itself
+    runs as a program in test_html_page_goes_to_a_temporary_folder_by_default and the README test)."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    with contextlib.redirect_stdout(out):
+        assert diff_main(list(args)) == 0
+    out.flush()
+    return out.buffer.getvalue().decode("utf-8")
 
 
 def test_diff_03_04_shows_only_be_py_and_the_readme():

@@ -6,6 +6,7 @@ that holds the link, and an #anchor into a Markdown file must be one of its
 headings (as GitHub makes anchors). Links to the web are not followed.
 """
 import json
+import os
 import re
 from pathlib import Path
 
@@ -20,9 +21,11 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
 def documents():
-    skip = {".venv", ".git", "node_modules"}
-    found = [p for p in ROOT.rglob("*.md") if not skip & set(p.relative_to(ROOT).parts)]
-    found += sorted((ROOT / "notebooks").glob("*.ipynb"))
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in (".venv", "venv", ".git", "node_modules", "__pycache__")]
+        found += [Path(folder) / name for name in files if name.endswith(".md")]
+    found += (ROOT / "notebooks").glob("*.ipynb")
     return sorted(found)
 
 

@@ -49,7 +49,7 @@ def test_inside_its_folder_with_two_workers(chapter, tmp_path):
     probe = Probe(tmp_path)
     # (chapter 06's password hash, with one iteration here: this test is about the workers)
     server = ChapterServer(chapter.path, cwd=chapter.path, workers=2, session_dir=sessions,
-                           env=dict(probe.env, **fast_hash_env()))
+                           env=dict(probe.env, **fast_hash_env()), warm=False)
     assert server.command[1:] == ["run.py", "--host", "127.0.0.1", "--port", str(server.port), "--workers", "2"]
     with server:
         assert call(server.url("logout"))[:2] == (401, {"data": "退出失败", "status": 401})
@@ -105,7 +105,7 @@ def port_8000(wait=30.0):
 
 
 def test_defaults_are_127_0_0_1_port_8000(chapter, tmp_path):
-    server = ChapterServer(chapter.path, session_dir=tmp_path, options=False)
+    server = ChapterServer(chapter.path, session_dir=tmp_path, options=False, warm=False)
     assert server.command[1:] == ["run.py"]
     with port_8000(), server:
         assert call("http://127.0.0.1:8000/api/v1/be/logout")[0] == 401
@@ -121,7 +121,7 @@ def test_a_port_in_use_gets_one_line_naming_it(chapter, tmp_path, workers):
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        server = ChapterServer(chapter.path, port=port, workers=workers, session_dir=tmp_path)
+        server = ChapterServer(chapter.path, port=port, workers=workers, session_dir=tmp_path, warm=False)
         with pytest.raises(ServerFailed):
             server.start()
     lines = server.output().strip().splitlines()
@@ -136,7 +136,7 @@ def test_a_port_in_use_gets_one_line_naming_it(chapter, tmp_path, workers):
 
 
 def test_a_port_it_cannot_bind_gets_one_line_too(chapter, tmp_path):
-    server = ChapterServer(chapter.path, port=70000, session_dir=tmp_path)
+    server = ChapterServer(chapter.path, port=70000, session_dir=tmp_path, warm=False)
     with pytest.raises(ServerFailed):
         server.start()
     assert server.process.returncode == 1
@@ -157,7 +157,7 @@ def test_a_port_taken_before_the_server_binds_it_is_replaced(monkeypatch):
         taken = other.getsockname()[1]
         ports = iter([taken])
         monkeypatch.setattr(server_module, "free_port", lambda real=server_module.free_port: next(ports, None) or real())
-        server = ChapterServer(ROOT / "final")
+        server = ChapterServer(ROOT / "final", warm=False)
         assert server.port == taken
         with server:
             assert server.port != taken
@@ -202,7 +202,7 @@ def test_reading_the_output_does_not_move_where_the_server_writes(tmp_path):
     every line arrives whole and in place."""
     script = tmp_path / "talk.py"
     script.write_text("import sys\nfor i in range(3000):\n    print('line %d' % i, flush=True)\n")
-    server = ChapterServer(ROOT / "final", script=script).launch()
+    server = ChapterServer(ROOT / "final", script=script, warm=False).launch()
     while server.process.poll() is None:
         server.output()
     assert server.output().splitlines() == ["line %d" % i for i in range(3000)]

@@ -1,7 +1,8 @@
 """Start a chapter's run.py as a real server process, and stop it for sure.
 
 Used by the tests, the notebooks and the benchmark, so that all of them start
-the app exactly as a learner does: `python <chapter>/run.py --port N`.
+the app exactly as a learner does: `python <chapter>/run.py --port N` (in a test
+run, through tutorial/warm.py: run.py the same, only the interpreter warm).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tutorial import warm as warm_start
 
 PREFIX = "/api/v1/be/"
 
@@ -64,10 +67,11 @@ class ChapterServer:
     """
 
     def __init__(self, folder, port=None, workers=1, session_dir=None, cwd=None, env=None, options=True,
-                 script=None):
+                 script=None, warm=None):
         """`options=False` starts run.py with no options at all (its defaults: port 8000).
         `script` runs another script that takes the same options (the benchmark's
-        store variants), with the chapter folder still the app's home."""
+        store variants), with the chapter folder still the app's home. `warm`: started
+        by tutorial/warm.py's starter (the default in a test run) instead of a new Python."""
         self.folder = Path(folder).resolve()
         self.run_py = Path(script).resolve() if script else self.folder / "run.py"
         self.options = options
@@ -77,6 +81,7 @@ class ChapterServer:
         self.session_dir = Path(session_dir) if session_dir else None
         self.cwd = Path(cwd).resolve() if cwd else self.folder
         self.extra_env = dict(env or {})
+        self.warm = warm_start.wanted() if warm is None else warm
         self.process = None
         self._log = None
 
@@ -124,6 +129,10 @@ class ChapterServer:
             env["SESSION_DIR"] = str(self.session_dir)
         env.update(self.extra_env)
         self._log = tempfile.TemporaryFile()
+        if self.warm:
+            log = "/proc/%d/fd/%d" % (os.getpid(), self._log.fileno())  # (the same file, opened by the server)
+            self.process = warm_start.Starter.get().start(self.command[1:], self.cwd, env, log)
+            return self
         kwargs = {}
         if os.name == "nt":  # pragma: no cover
             kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP

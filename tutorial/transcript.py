@@ -205,7 +205,7 @@ def run_readme(readme: Path, app_folder: Path, workdir: Path, env=None) -> Resul
     copy = copy_chapter(app_folder, workdir / app_folder.relative_to(ROOT))
     here = workdir / readme.parent.relative_to(ROOT)
     actual = []
-    server = ChapterServer(copy, cwd=workdir, env=env).start()
+    server = ChapterServer(copy, cwd=workdir, env=env, warm=False).start()  # `python run.py`, as the README says
     try:
         session = Session(here, server.port)
         for block in blocks:
@@ -217,10 +217,10 @@ def run_readme(readme: Path, app_folder: Path, workdir: Path, env=None) -> Resul
 
 def readmes() -> dict:
     """{name: (README, the app folder its commands run against)}: every chapter's
-    README (by slug), final/'s ("final") and the top-level one ("README.md",
-    against final/)."""
+    README (by slug) and the top-level one ("README.md", against final/).
+    final/README.md is the last chapter's (python -m tutorial.readme writes it), and
+    final/ is that chapter file for file: its session is the last chapter's."""
     pairs = {ch.slug: (ch.path / "README.md", ch.path) for ch in CHAPTERS}
-    pairs["final"] = (FINAL_DIR / "README.md", FINAL_DIR)
     pairs["README.md"] = (ROOT / "README.md", FINAL_DIR)
     return pairs
 

@@ -1,0 +1,59 @@
+"""tutorial/warm.py: a test run's servers start from a warm interpreter, and are
+still each chapter's own run.py, with its exit code, output and clean stop."""
+import os
+import signal
+import socket
+import sys
+import time
+
+import httpx
+import pytest
+
+from tutorial.chapters import by_key
+from tutorial.lab import fast_hash_env
+from tutorial.server import ChapterServer
+from tutorial.warm import Starter, WarmProcess
+
+pytestmark = [pytest.mark.repository_only,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="warm starts are for Linux only")]
+
+
+def test_each_warm_server_runs_its_own_chapter(tmp_path):
+    """The starter imported Sanic, never a chapter: 05 has no "who am I", 22 has, in the same starter."""
+    answers = {}
+    for key in ("05", "22", "05"):
+        with ChapterServer(by_key(key).path, session_dir=tmp_path / key, env=fast_hash_env(), warm=True) as server:
+            assert isinstance(server.process, WarmProcess)
+            answers.setdefault(key, []).append(httpx.get(server.url("session")).status_code)
+        assert server.process.returncode == 0, server.output()
+    assert answers == {"05": [404, 404], "22": [401]}
+
+
+def test_a_warm_server_exits_as_run_py_does(tmp_path):
+    """A port in use: run.py's one line, and exit code 1, as from `python run.py`."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = ChapterServer(by_key("05").path, port=port, session_dir=tmp_path, warm=True).launch()
+        assert server.process.wait(30) == 1
+    assert "Cannot listen on 127.0.0.1:%d (Address already in use)" % port in server.output()
+
+
+def test_servers_end_with_their_starter(tmp_path):
+    """A starter that dies (a killed kernel, an interrupted run) takes its servers along."""
+    server = ChapterServer(by_key("05").path, session_dir=tmp_path, warm=True).start()
+    starter = Starter.get()
+    try:
+        starter.process.kill()
+        deadline = time.monotonic() + 10
+        while os.path.exists("/proc/%d" % server.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = os.path.exists("/proc/%d" % server.process.pid)
+    finally:
+        Starter.shutdown()
+        try:
+            os.killpg(server.process.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not alive, "the server outlived its starter"

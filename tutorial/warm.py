@@ -1,0 +1,214 @@
+"""Start chapter servers without paying for a new Python and a fresh `import sanic` each time.
+
+A test run starts some sixty servers, and most of each start (about 0.3 s of
+CPU on these machines) is the interpreter starting and importing Sanic, the
+same every time. A *starter* process does that once: it imports Sanic, then,
+for each server asked of it, forks, and the child runs the chapter's run.py as
+`python run.py ARGS` would: the chapter folder first on sys.path, run.py as
+__main__, the current folder, environment, arguments and output file asked
+for, a process group of its own, the default signal handlers. The starter
+reaps its children and reports each exit code.
+
+Only the tests and the notebooks as the tests run them use it (the environment
+variable TUTORIAL_WARM_SERVERS=1, see tutorial/server.py); a learner, a
+notebook reader and the README sessions start `python run.py` for real.
+Linux and macOS (fork); elsewhere servers start the usual way.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import threading
+
+# The starter's own program, run with `python -c`: it reads one request a line
+# on stdin, answers {"id", "pid"} when it forked and {"exit", "code"} when a
+# child ended, and ends (its children with it) when stdin closes.
+STARTER = r'''
+import json, os, runpy, selectors, signal, sys, traceback
+import sanic, sanic.worker.manager, argparse, socket, asyncio  # what every run.py needs: paid for once here
+
+try:
+    import ctypes
+    PRCTL = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+except Exception:
+    PRCTL = None
+
+
+def child(request):
+    os.setsid()
+    if PRCTL is not None:
+        PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: ends with the starter
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.set_wakeup_fd(-1)
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.closerange(3, 1024)
+    sys.stdin = open(0, closefd=False)
+    sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(request["cwd"])
+    script = os.path.abspath(request["argv"][0])
+    sys.argv = request["argv"]
+    sys.path[0] = os.path.dirname(script)
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as stop:
+        if isinstance(stop.code, int) or stop.code is None:
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def reap(out):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        out.write(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}) + "\n")
+        out.flush()
+
+
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_w, False)
+signal.set_wakeup_fd(wake_w)
+signal.signal(signal.SIGCHLD, lambda *a: None)
+out = sys.stdout
+events = selectors.DefaultSelector()
+events.register(sys.stdin, selectors.EVENT_READ, "request")
+events.register(wake_r, selectors.EVENT_READ, "child")
+children = set()
+while True:
+    for key, _ in events.select():
+        if key.data == "child":
+            os.read(wake_r, 512)
+            reap(out)
+            continue
+        line = sys.stdin.readline()
+        if not line:  # the process that started us is gone: so are the servers
+            for pid in children:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            sys.exit(0)
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            child(request)
+        children.add(pid)
+        out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+        out.flush()
+        reap(out)
+'''
+
+
+def wanted() -> bool:
+    """Whether this process's servers start warm: asked for (TUTORIAL_WARM_SERVERS=1), and Linux (fork, and
+    /proc/PID/fd, through which a server opens the output file of the process that started it)."""
+    return (os.environ.get("TUTORIAL_WARM_SERVERS") == "1" and sys.platform.startswith("linux")
+            and hasattr(os, "waitstatus_to_exitcode"))
+
+
+class Starter:
+    """The one starter of this process, started on first use."""
+
+    _current = None
+
+    @classmethod
+    def shutdown(cls) -> None:
+        """Close this process's starter now (a test run does, before it checks that it left no process)."""
+        if cls._current is not None:
+            cls._current.close()
+            cls._current = None
+
+    @classmethod
+    def get(cls) -> "Starter":
+        if cls._current is None or cls._current.process.poll() is not None:
+            cls._current = cls()
+        return cls._current
+
+    def __init__(self):
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)  # (a server's sys.path: its chapter folder and the standard places)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        self.process = subprocess.Popen([sys.executable, "-c", STARTER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=env, cwd="/")
+        self.pids, self.exits = {}, {}
+        self.changed = threading.Condition()
+        self.next_id = 0
+        threading.Thread(target=self._listen, daemon=True, name="warm-starter").start()
+        atexit.register(self.close)
+
+    def _listen(self):
+        for line in self.process.stdout:
+            message = json.loads(line)
+            with self.changed:
+                if "pid" in message:
+                    self.pids[message["id"]] = message["pid"]
+                else:
+                    self.exits[message["exit"]] = message["code"]
+                self.changed.notify_all()
+        with self.changed:  # the starter ended: nothing more will be reported
+            self.changed.notify_all()
+
+    def start(self, argv, cwd, env, log_path) -> "WarmProcess":
+        with self.changed:
+            self.next_id += 1
+            ask = self.next_id
+            self.process.stdin.write(json.dumps({"id": ask, "argv": argv, "cwd": str(cwd), "env": env,
+                                                 "log": str(log_path)}) + "\n")
+            self.process.stdin.flush()
+            if not self.changed.wait_for(lambda: ask in self.pids or self.process.poll() is not None, 30):
+                raise RuntimeError("the warm starter did not answer")
+            if ask not in self.pids:
+                raise RuntimeError("the warm starter ended (exit code %s)" % self.process.poll())
+            return WarmProcess(self, self.pids.pop(ask))
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(10)
+
+
+class WarmProcess:
+    """A server forked by the starter, with what ChapterServer uses of subprocess.Popen."""
+
+    def __init__(self, starter: Starter, pid: int):
+        self.starter, self.pid, self.returncode = starter, pid, None
+
+    def poll(self):
+        if self.returncode is None:
+            with self.starter.changed:
+                self.returncode = self.starter.exits.pop(self.pid, None)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        with self.starter.changed:
+            ended = self.starter.changed.wait_for(
+                lambda: self.pid in self.starter.exits or self.starter.process.poll() is not None, timeout)
+        if not ended:
+            raise subprocess.TimeoutExpired("warm server %d" % self.pid, timeout)
+        if self.poll() is None:  # the starter is gone, and its children with it
+            self.returncode = -9
+        return self.returncode
