@@ -218,8 +218,8 @@ _fast_hashes = {}
 
 def fast_password_hash(chapter):
     """The manager's password 123456, hashed by the chapter's own hashPassword with
-    one iteration: from chapter 06 every login runs the hash, and 600,000
-    iterations per login would make these tests slow (test_hardening.py checks the
+    one iteration: from the password-hash step (10) every login runs the hash, and 600,000
+    iterations per login would make these tests slow (test_password_hash.py checks the
     real work factor)."""
     if chapter.path not in _fast_hashes:
         _fast_hashes[chapter.path] = loaded(chapter).module("core.tool").hashPassword("123456", 1)
@@ -335,7 +335,7 @@ def chromium(tmp_path_factory):
     with browser.chromium(width=1366, height=900, workdir=tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
 
-# ----------------------------------------------------------------- a Redis server (chapter 08 on)
+# ----------------------------------------------------------------- a Redis server (chapters 20-22)
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):

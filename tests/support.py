@@ -153,7 +153,7 @@ def run_now(coroutine):
 
 class SyncView:
     """A chapter's module, seen by test code that calls its functions without
-    `await`: from chapter 08 on the session functions are async. Reading an
+    `await`: from the store-shape step (19) on, the session functions are async. Reading an
     async function gives a plain function that runs it to its end (run_now);
     everything else, and every attribute written (monkeypatch), is the
     module's own. The module itself is `view.module`."""

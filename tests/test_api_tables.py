@@ -44,7 +44,7 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
     def session_with_login():
         return client.get("session", cookie=envelope(client.login())[2])
 
-    def store_unreachable():  # (chapter 08 on) a Redis store where no Redis listens
+    def store_unreachable():  # (the redis-outage step on) a Redis store where no Redis listens
         from conftest import loaded
         from tutorial.server import free_port
 

@@ -71,7 +71,7 @@ def test_login_bad_parameters_answers_400_in_envelope(chapter, client, body):
 def test_login_wrong_credentials_answers_400(chapter, client, data, session_dir):
     res = client.post("login", json=data)
     expect_answer(res, (200, 400, "用户名或密码错误"))
-    # (from chapter 06 the folder also keeps the failed-login counters, login_*; no session, though)
+    # (from the throttle step, 12, the folder also keeps the failed-login counters, login_*; no session, though)
     sessions = [p.name for p in session_dir.iterdir() if not p.name.startswith("login_")]
     assert sessions == [], "a failed login must not create a session file"
 

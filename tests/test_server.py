@@ -47,7 +47,7 @@ def test_inside_its_folder_with_two_workers(chapter, tmp_path):
 
     sessions = tmp_path / "sessions"
     probe = Probe(tmp_path)
-    # (chapter 06's password hash, with one iteration here: this test is about the workers)
+    # (the password hash, from step 10 on, with one iteration here: this test is about the workers)
     server = ChapterServer(chapter.path, cwd=chapter.path, workers=2, session_dir=sessions,
                            env=dict(probe.env, **fast_hash_env()), warm=False)
     assert server.command[1:] == ["run.py", "--host", "127.0.0.1", "--port", str(server.port), "--workers", "2"]

@@ -1,4 +1,4 @@
-"""Chapter 08 on real servers: two instances of the app, each started as a
+"""Chapters 20-22 (Redis) on real servers: two instances of the app, each started as a
 learner starts it (`python <chapter>/run.py --port N`) with a session folder of
 its own, stand in for two machines behind a load balancer. With the file store
 a session stays on the machine that made it; with one Redis server behind both
@@ -14,7 +14,7 @@ from tutorial.lab import fast_hash_env
 from tutorial.lab_inside import start_servers
 from tutorial.server import ChapterServer
 
-pytestmark = [pytest.mark.repository_only, pytest.mark.since(8), pytest.mark.final_only]  # final/run.py, as a learner runs it
+pytestmark = [pytest.mark.repository_only, pytest.mark.since("redis-store"), pytest.mark.final_only]  # final/run.py, as a learner runs it
 
 ADMIN_FILE = "manage_21232f297a57a5a743894a0e4a801fc3"
 RIGHT = '{"account":"admin","password":"123456"}'

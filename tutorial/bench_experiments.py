@@ -108,7 +108,7 @@ def write_costs(folder: Path, repeat: int = 200) -> dict:
         os.write(fd, text.encode())
         os.close(fd)
 
-    def replace():            # chapter 06: a temporary file, then os.replace
+    def replace():            # chapter 08 on: a temporary file, then os.replace
         tmp = folder / ".tmp-probe"
         with open(tmp, "w") as f:
             f.write(text)
@@ -119,7 +119,7 @@ def write_costs(folder: Path, repeat: int = 200) -> dict:
             with open(path) as f:
                 return f.read()
 
-    def read_raw():           # chapter 06: os.open, os.read, os.close
+    def read_raw():           # chapter 08 on: os.open, os.read, os.close
         fd = os.open(path, os.O_RDONLY)
         try:
             return os.read(fd, 64)
