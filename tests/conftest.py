@@ -19,7 +19,7 @@ Sanic.test_mode = True
 
 # The servers this run starts (here, in the background jobs and in the notebooks' kernels) run
 # their run.py in a warm interpreter (tutorial/warm.py), but those whose start itself is under
-# test: the README sessions and tests/test_server.py start `python run.py` for real.
+# test: tests/test_server.py starts `python run.py` for real.
 os.environ.setdefault("TUTORIAL_WARM_SERVERS", "1")
 
 from learner import LearnerReport, learner_target  # noqa: E402

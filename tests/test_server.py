@@ -173,7 +173,7 @@ def test_sanic_pr_3145_workaround_is_still_needed(which):
     its workers' state goes wrong; with run.py's workaround it does not. When
     Sanic is fixed the first case fails: then delete the workaround from run.py
     (every chapter) and this test."""
-    done = subprocess.run([sys.executable, str(Path(__file__).parent / "sanic_pr_3145.py"), which],
+    done = subprocess.run([sys.executable, "-B", str(Path(__file__).parent / "sanic_pr_3145.py"), which],
                           capture_output=True, text=True, timeout=60, cwd=str(ROOT))
     outcome = done.stdout.strip()
     if which == "sanic":
@@ -190,7 +190,7 @@ def test_a_second_ctrl_c_kills_as_in_sanic(tmp_path):
     """run.py's first Ctrl-C only asks Sanic's loop to stop; a second one kills,
     as Sanic's own does: a manager stuck waiting for workers that died while
     starting (Ctrl-C in the first second) can still be stopped."""
-    done = subprocess.run([sys.executable, str(Path(__file__).parent / "sanic_pr_3145.py"), "twice"],
+    done = subprocess.run([sys.executable, "-B", str(Path(__file__).parent / "sanic_pr_3145.py"), "twice"],
                           capture_output=True, text=True, timeout=60, cwd=str(ROOT), start_new_session=True,
                           env=dict(os.environ, TMPDIR=str(tmp_path)))  # killed: it cannot remove its socket folder
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr

@@ -205,7 +205,7 @@ def run_readme(readme: Path, app_folder: Path, workdir: Path, env=None) -> Resul
     copy = copy_chapter(app_folder, workdir / app_folder.relative_to(ROOT))
     here = workdir / readme.parent.relative_to(ROOT)
     actual = []
-    server = ChapterServer(copy, cwd=workdir, env=env, warm=False).start()  # `python run.py`, as the README says
+    server = ChapterServer(copy, cwd=workdir, env=env).start()
     try:
         session = Session(here, server.port)
         for block in blocks:

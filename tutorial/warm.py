@@ -4,15 +4,17 @@ A test run starts some sixty servers, and most of each start (about 0.3 s of
 CPU on these machines) is the interpreter starting and importing Sanic, the
 same every time. A *starter* process does that once: it imports Sanic, then,
 for each server asked of it, forks, and the child runs the chapter's run.py as
-`python run.py ARGS` would: the chapter folder first on sys.path, run.py as
+`python run.py ARGS` would: the chapter folder first on sys.path, then
+PYTHONPATH (its sitecustomize.py run first, as at start-up), run.py as
 __main__, the current folder, environment, arguments and output file asked
 for, a process group of its own, the default signal handlers. The starter
 reaps its children and reports each exit code.
 
-Only the tests and the notebooks as the tests run them use it (the environment
-variable TUTORIAL_WARM_SERVERS=1, see tutorial/server.py); a learner, a
-notebook reader and the README sessions start `python run.py` for real.
-Linux and macOS (fork); elsewhere servers start the usual way.
+Only the test runs use it (the environment variable TUTORIAL_WARM_SERVERS=1,
+set by tests/conftest.py; see tutorial/server.py); a learner and a notebook
+reader start `python run.py` for real, and so do the tests of run.py's own
+start and stop (tests/test_server.py). Linux only (fork, and /proc);
+elsewhere servers start the usual way.
 """
 from __future__ import annotations
 
@@ -59,9 +61,16 @@ def child(request):
     os.chdir(request["cwd"])
     script = os.path.abspath(request["argv"][0])
     sys.argv = request["argv"]
-    sys.path[0] = os.path.dirname(script)
+    # sys.path as `python run.py` makes it: the script's folder, then PYTHONPATH, then the standard places;
+    # and, as Python does at start-up, the first sitecustomize.py on PYTHONPATH runs
+    extra = [folder for folder in request["env"].get("PYTHONPATH", "").split(os.pathsep) if folder]
+    sys.path[0:1] = [os.path.dirname(script)] + extra
     code = 0
     try:
+        for folder in extra:
+            if os.path.isfile(os.path.join(folder, "sitecustomize.py")):
+                runpy.run_path(os.path.join(folder, "sitecustomize.py"), run_name="sitecustomize")
+                break
         runpy.run_path(script, run_name="__main__")
     except SystemExit as stop:
         if isinstance(stop.code, int) or stop.code is None:
