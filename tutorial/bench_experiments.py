@@ -63,13 +63,19 @@ def multi_worker_logouts(workers: int, cycles: int = 200) -> dict:
     """Log in and out `cycles` times, one after another, each request on a new
     connection so that the workers share them out, as they share browsers' requests.
     With the file store every worker sees every session; with the memory store a
-    logout answered by another worker than the login's does not know the session."""
+    logout answered by another worker than the login's does not know the session.
+    Which worker takes a connection is up to the system: on a busy machine one
+    worker may take them all for a while, so the memory store goes on (up to 25
+    times as long) until a logout has met another worker, and the file store then
+    gets as many cycles."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for t in (Target("05", "file"), Target("05", "memory")):
+        for t in (Target("05", "memory"), Target("05", "file")):
             with t.server(workers, Path(tmp) / re.sub(r"\W+", "-", t.name)) as server:
-                failed = 0
-                for _ in range(cycles):
+                failed = done = 0
+                wanted = out["05 (memory)"]["cycles"] if out else cycles
+                while done < wanted or (not out and not failed and done < cycles * 25):
+                    done += 1
                     req = urllib.request.Request(server.base + PREFIX + "login", data=LOGIN.encode(), method="POST")
                     token = json.loads(urllib.request.urlopen(req, timeout=60).read())["data"]
                     req = urllib.request.Request(server.base + PREFIX + "logout", headers={"Cookie": "session=" + token})
@@ -77,8 +83,8 @@ def multi_worker_logouts(workers: int, cycles: int = 200) -> dict:
                         urllib.request.urlopen(req, timeout=60).read()
                     except urllib.error.HTTPError as err:
                         failed += err.code == 401
-                out[t.name] = {"cycles": cycles, "failed_logouts": failed}
-    return out
+                out[t.name] = {"cycles": done, "failed_logouts": failed}
+    return {name: out[name] for name in ("05 (file)", "05 (memory)")}
 
 
 def password_hash_ms() -> float:

@@ -98,6 +98,7 @@ def reap(out):
         out.flush()
 
 
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C meant for the process that started us (its children reset it)
 wake_r, wake_w = os.pipe()
 os.set_blocking(wake_w, False)
 signal.set_wakeup_fd(wake_w)
@@ -161,8 +162,11 @@ class Starter:
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)  # (a server's sys.path: its chapter folder and the standard places)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # (a session of its own: what signals its starter's process group, as Jupyter does at a kernel's
+        # shutdown, is not for it; it ends when its stdin closes)
         self.process = subprocess.Popen([sys.executable, "-c", STARTER], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True, env=env, cwd="/")
+                                        stdout=subprocess.PIPE, text=True, env=env, cwd="/",
+                                        start_new_session=True)
         self.pids, self.exits = {}, {}
         self.changed = threading.Condition()
         self.next_id = 0
