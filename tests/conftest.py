@@ -53,6 +53,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
     config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
     config.addinivalue_line("markers", "final_only: runs against final/ only")
+    config.addinivalue_line("markers", "full_run_only: runs only when the whole suite runs (it counts the suite's tests)")
     config.addinivalue_line("markers", "readme_has(text): runs against the folders whose README.md has this text")
     config.addinivalue_line("markers", "slow: starts real servers, browsers or waits real time; runs against each "
                                        "chapter but not final/, which test_layout proves identical to the last one")
@@ -121,9 +122,18 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+def _full_run(config) -> bool:
+    """The whole suite, as the README's command runs it: no file, -k, -m, --chapter or --deselect."""
+    return (config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.keyword
+            and not config.option.markexpr and not config.getoption("--chapter")
+            and not config.getoption("--project") and not config.getoption("deselect"))
+
+
 def _runs_against_a_chosen_folder(item):
     if item.get_closest_marker("not_this_step"):
         return False  # its behaviour comes after the chosen step
+    if item.get_closest_marker("full_run_only") and not _full_run(item.config):
+        return False
     if item.config.getoption("--project") and item.get_closest_marker("repository_only"):
         return False
     if item.config.getoption("--chapter") or item.config.getoption("--project"):
@@ -132,7 +142,8 @@ def _runs_against_a_chosen_folder(item):
     return True
 
 
-BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks", "executed_interruptions")
+BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks", "executed_interruptions",
+                       "executed_without_programs")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -269,8 +280,8 @@ def pytest_collection_finish(session):
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    for job in ("notebooks", "readmes", "checks", "interruptions"):
-        if "executed_" + job in wanted:
+    for job in ("notebooks", "readmes", "checks", "interruptions", "without-programs"):
+        if "executed_" + job.replace("-", "_") in wanted:
             folder = _job_folder(session.config, job)
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
 
@@ -324,6 +335,13 @@ def executed_interruptions():
 
 
 @pytest.fixture(scope="session")
+def executed_without_programs():
+    """The tests that need an optional program, run in a child pytest where none
+    of them is on PATH and CI is unset (without_programs.py): {"code", "output", ...}."""
+    return _job_results("without-programs", "results.json")
+
+
+@pytest.fixture(scope="session")
 def chromium(tmp_path_factory):
     """One headless Chromium for the whole run (tutorial/browser.py), shared by
     the browser tests; skipped, saying what to install, where there is none.
@@ -331,7 +349,7 @@ def chromium(tmp_path_factory):
     from tutorial import browser
 
     if browser.missing():
-        pytest.skip("the browser tests " + browser.missing())
+        pytest.skip("This browser test " + browser.missing())
     with browser.chromium(width=1366, height=900, workdir=tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
 

@@ -18,6 +18,7 @@ import pytest
 import diagnose
 from as_typed import SLIPS, TRIES
 from tutorial.chapters import CHAPTERS, ROOT
+from tutorial.redis_server import find_binary
 
 pytestmark = pytest.mark.repository_only
 
@@ -204,14 +205,21 @@ def test_missing_file_is_named(executed_checks):
 
 
 def test_tests_that_cannot_run_here_are_named_with_what_to_install(executed_checks):
-    """Step 08 without a redis-server: its Redis tests cannot run; the report
+    """The last step without a redis-server: its Redis tests cannot run; the report
     says how many, and how to install one, instead of a silent 'All passed'."""
     code, out = checked(executed_checks, "copy-last-without-redis")
     assert code == 0, out
-    found = re.search(r"^没有运行 / Not run: (\d+) 个测试 / test\(s\): .*redis-server.*sudo apt install redis-server",
-                      out, re.M)
+    not_run = re.compile(r"^没有运行 / Not run: (\d+) 个测试 / test\(s\): .*redis-server.*sudo apt install redis-server",
+                         re.M)
+    found = not_run.search(out)
     assert found and int(found.group(1)) > 10, out
-    assert "Not run" not in checked(executed_checks, "copy-last")[1], "with a redis-server, they all run"
+    # The same project checked with this machine's own PATH: all of them run where there is a redis-server;
+    # where there is none (redis-server is optional: README.md), the report says the same as above.
+    code, out = checked(executed_checks, "copy-last")
+    if find_binary():
+        assert "Not run" not in out, "with a redis-server, they all run"
+    else:
+        assert code == 0 and not_run.search(out).group(1) == found.group(1), out
 
 
 def test_the_last_step_passes_and_says_first_that_it_is_beyond_the_articles(executed_checks):

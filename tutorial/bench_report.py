@@ -117,6 +117,9 @@ def report(result: dict) -> str:
     for name, counts in (result.get("syscalls") or {}).items():
         if counts:
             lines.append("System calls per request, %s: %s" % (name, ", ".join("%s %.0f" % pc for pc in counts.items())))
+    if result.get("syscalls") and not any(result["syscalls"].values()):  # traced, but nothing could count them
+        lines.append("System calls per request: not counted (strace is not installed: Debian/Ubuntu "
+                     "`sudo apt install strace`; Linux only)")
     return "\n".join(lines)
 
 

@@ -1,0 +1,80 @@
+"""The suite where the optional programs are not installed, as on most laptops.
+
+The README calls redis-server (or valkey-server), Chromium with its driver,
+wrk and strace optional: without them the tests that need them skip, each
+saying how to install what it needs, and nothing else changes. CI installs them
+all (and fails on any skip), so this runs those tests once more, in a child
+pytest whose PATH has every program of this one but those, with CI unset. Run
+by tests/background.py as the job "without-programs"; read by
+tests/test_optional_programs.py.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tutorial.chapters import ROOT
+
+HIDDEN = ("redis-server", "valkey-server", "chromium", "chromium-browser", "google-chrome", "chromedriver",
+          "wrk", "strace")
+
+# What makes a test need one of them (a file with any of these is run whole, below).
+NEEDS = re.compile(r"\b(redis_server|empty_redis|redis_keys|chromium|find_binary|NEEDS_REDIS)\b"
+                   r"|which\(\"(wrk|strace)\"\)")
+
+# The tests among them that read a background job's results, with the part of the job they need.
+READERS = {
+    "tests/test_check_your_work.py": (["test_tests_that_cannot_run_here_are_named_with_what_to_install"],
+                                      {"TUTORIAL_CHECK_SCENARIOS": "copy-last,copy-last-without-redis"}),
+    "tests/test_notebooks.py": (["test_notebook_runs_and_shows_what_is_committed[06-two-machines]"],
+                                {"TUTORIAL_NOTEBOOKS": ""}),  # (it skips before reading a notebook)
+    "tests/test_bench.py": (["test_wrk_generator_measures_a_path", "test_the_redis_rows_are_measured",
+                             "test_one_redis_get_is_measured_both_ways", "test_system_calls_per_request_are_counted"],
+                            {}),
+}
+
+
+def needing_files() -> list:
+    """Every test file with a test that needs an optional program."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_*.py")
+                  if NEEDS.search(p.read_text(encoding="utf-8")) and p.name != "test_optional_programs.py")
+
+
+def selection() -> tuple:
+    """(the node ids and files to run, the environment the background jobs need)."""
+    args, env = [], {}
+    for name in needing_files():
+        if name in READERS:
+            tests, job_env = READERS[name]
+            args += ["%s::%s" % (name, test) for test in tests]
+            env.update(job_env)
+        else:
+            args.append(name)
+    return args, env
+
+
+def path_without(folder: Path, hidden=HIDDEN) -> str:
+    """A PATH with every program of this one but `hidden`: one folder of links."""
+    folder.mkdir()
+    for entry in os.environ.get("PATH", "").split(os.pathsep):
+        if not os.path.isdir(entry):
+            continue
+        for name in os.listdir(entry):
+            link, target = folder / name, os.path.join(entry, name)
+            if name not in hidden and not os.path.lexists(link) and os.access(target, os.X_OK):
+                os.symlink(target, link)
+    return str(folder)
+
+
+def run(folder: Path) -> None:
+    args, job_env = selection()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "CHROMIUM", "CHROMEDRIVER", "PYTEST_ADDOPTS")}
+    tmp = folder / "tmp"  # (its own temporary folder, inside this job's: pytest's basetemp goes there)
+    tmp.mkdir()
+    env.update(job_env, PATH=path_without(folder / "bin"), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args],
+                          cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600)
+    (folder / "results.json").write_text(json.dumps(
+        {"code": done.returncode, "output": done.stdout + done.stderr, "args": args}), encoding="utf-8")
