@@ -84,6 +84,12 @@ PASSWORD_THREADS = int(os.environ.get('PASSWORD_THREADS') or 1)
 LOGIN_FREE_FAILURES = 5
 LOGIN_MAX_WAIT = 60
 LOGIN_FORGET = 900
+# 正在检查的尝试：同一账号（或地址）同时最多还剩几次免费失败就几次，用完以后一次；多出来的排队，最多等 LOGIN_QUEUE 秒。
+# 开始了 LOGIN_STALE 秒还没结束的尝试不再算数（工作进程中途死了）。
+# Attempts being checked: per account (or address), as many at once as free failures are left, then one; more
+# queue, LOGIN_QUEUE seconds at most. One started LOGIN_STALE seconds ago and never ended no longer counts (its worker died).
+LOGIN_QUEUE = 10
+LOGIN_STALE = 60
 
 # 会话有效期（秒），以及多久清理一次过期的会话文件（每个工作进程在后台线程里做，不占用请求；
 # 用 Redis 时不用清理：过期的键 Redis 自己会删）。
@@ -102,6 +108,13 @@ SESSION_REFRESH = int(os.environ.get('SESSION_REFRESH') or 60)
 
 # 只有这些组可以出现在 cookie 里。/ The only groups a cookie may name.
 GROUPS = ('manage',)
+
+# 设备 cookie（见 core/session.py 的 loginCounters），DEVICE_DAYS 天有效。签名的密钥：部署时用环境变量 DEVICE_SECRET
+# 设置（几台机器设成同一个）；不设就自动生成一个，存在会话文件夹里（用 Redis 时存在 Redis 里）。
+# Device cookies (loginCounters in core/session.py), valid for DEVICE_DAYS days. The signing key: set DEVICE_SECRET
+# when deploying (the same on every machine); unset, one is made and kept in the session folder (or in Redis).
+DEVICE_SECRET = os.environ.get('DEVICE_SECRET') or None
+DEVICE_DAYS = 180
 
 # https 部署时设为 1：cookie 加上 Secure，只通过 https 发送。本地教程用 http，所以默认关闭。
 # Set to 1 for an https deployment: the cookie gets Secure and travels over https only.

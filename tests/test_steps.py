@@ -60,8 +60,8 @@ BEYOND = [
     ("hash-thread", "config", ("PASSWORD_THREADS",)),
     ("hash-thread", "api.be", ("HASHING", "passwordMatches")),
     ("throttle", "config", ("LOGIN_FREE_FAILURES", "LOGIN_MAX_WAIT", "LOGIN_FORGET")),
-    ("throttle", "core.file_counters", ("loginWait", "reserve", "release", "clear")),
-    ("throttle", "core.session", ("holdLogin", "loginSucceeded")),
+    ("throttle", "core.file_counters", ("loginWait",)),
+    ("throttle", "core.session", ("holdLogin",)),
     ("sweep", "config", ("SESSION_TTL", "SWEEP_EVERY")),
     ("sweep", "core.session", ("sweepTokens",)),
     ("sweep", "api.be", ("sweepForever",)),
@@ -75,6 +75,12 @@ BEYOND = [
     ("redis-store", "core.redis_store", ("RedisStore",)),
     ("redis-outage", "config", ("checkedStore",)),
     ("redis-outage", "core.redis_store", ("StoreUnavailable",)),
+    ("failures-not-attempts", "core.session", ("loginEnded",)),
+    ("failures-not-attempts", "core.file_counters", ("end",)),
+    ("attempts-under-way", "config", ("LOGIN_QUEUE", "LOGIN_STALE")),
+    ("attempts-under-way", "core.file_counters", ("allowed", "start")),
+    ("device-cookies", "config", ("DEVICE_SECRET", "DEVICE_DAYS")),
+    ("device-cookies", "core.session", ("loginCounters", "makeDevice")),
 ]
 
 

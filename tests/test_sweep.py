@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+from tutorial.chapters import step
+
 from support import envelope
 
 pytestmark = pytest.mark.since("sweep")
@@ -20,6 +22,14 @@ def _planted(path, content, age, now):
     return path
 
 
+def counter(chapter, failures, last):
+    """A login counter's content: "failures,last" (from the attempts-under-way step on, with the attempts
+    under way and when the last one started: none, then)."""
+    if chapter.number < step("attempts-under-way"):
+        return b"%010d,%010d" % (failures, last)
+    return b"%010d,%010d,%04d,%010d" % (failures, last, 0, last)
+
+
 def test_sweep_removes_what_it_can_prove_is_its_own(chapter, session, session_dir, clock):
     fresh = session.makeToken("admin", "manage")
     expired = session_dir / ("manage_" + "1" * 32)
@@ -27,9 +37,9 @@ def test_sweep_removes_what_it_can_prove_is_its_own(chapter, session, session_di
     leftover = _planted(session_dir / ".tmp-abc_1234", "half", 4000, clock.now)
     young_leftover = _planted(session_dir / ".tmp-abcd5678", "half", 100, clock.now)
     old_counter = session_dir / ("login_address_" + "2" * 32)
-    old_counter.write_bytes(b"%010d,%010d" % (7, clock.now - 901))
+    old_counter.write_bytes(counter(chapter, 7, clock.now - 901))
     fresh_counter = session_dir / ("login_account_" + "3" * 32)
-    fresh_counter.write_bytes(b"%010d,%010d" % (7, clock.now - 100))
+    fresh_counter.write_bytes(counter(chapter, 7, clock.now - 100))
     assert session.sweepTokens() == 3
     assert not expired.exists() and not leftover.exists() and not old_counter.exists()
     assert fresh_counter.exists() and young_leftover.exists() and session.checkToken(fresh) == 0

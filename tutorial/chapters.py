@@ -179,6 +179,35 @@ CHAPTERS = (
          "用 Redis 时登录计数也放进 Redis，几台机器一起限速。",
          "With Redis, the login counters move there too, so several machines throttle together.",
          ('用 Redis 时，登录计数仍是每台机器各算各的', 'with Redis, each machine still counts failed logins alone')),
+    _own(23, "23-failures-not-attempts", ARTICLE_1_10, "只算失败，不算尝试", "Failures, not attempts",
+         ("core/file_counters.py", "core/file_store.py", "core/redis_store.py", "core/session.py", "api/be.py"),
+         "检查过密码、确实错了才算一次失败，正在检查的登录不再先算作失败。",
+         "A login counts as a failure only once its password has been checked and found wrong, not while it is "
+         "being checked.",
+         ('同时用正确密码登录的人，被当成失败拒绝（429）', 'right passwords logging in at the same moment are refused '
+          '(429) as if they had failed')),
+    _own(24, "24-attempts-under-way", ARTICLE_1_10, "同时进行的尝试有上限，多的排队", "Attempts under way: a limit, and a queue",
+         ("config.py", "core/file_counters.py", "core/file_store.py", "core/session.py"),
+         "同一账号、同一地址同时检查的密码不超过剩下的免费次数，多出来的登录排队等，而不是被拒绝。",
+         "For one account or address, no more passwords are checked at once than free failures are left; more "
+         "logins queue for their turn instead of being refused.",
+         ('同时发出的猜测都在计数之前检查完，几十次一起猜也只算一轮', 'guesses sent at the same moment are all checked before '
+          'any is counted: dozens at once cost a single round')),
+    _own(25, "25-redis-under-way", ARTICLE_1_09, "Redis 里也限制同时进行的尝试", "Attempts under way in Redis too",
+         ("core/redis_store.py",),
+         "用 Redis 时，同时进行的尝试也计数、也有上限，和文件存储的规则一样，几台机器一起算。",
+         "With Redis, attempts under way are counted and limited too, by the file store's rules, across every "
+         "machine.",
+         ('用 Redis 时，同时发出的猜测仍然都在计数之前检查完', 'with Redis, guesses sent at the same moment are still all '
+          'checked before any is counted')),
+    _own(26, "26-device-cookies", ARTICLE_1_09, "设备 cookie：别人猜密码，主人照样登录", "Device cookies: the owner logs in while others guess",
+         ("config.py", "core/file_counters.py", "core/file_store.py", "core/redis_store.py", "core/session.py",
+          "api/be.py"),
+         "登录成功的浏览器得到签名的设备 cookie，带着它登录只受这台设备自己的失败限制。",
+         "A browser that has logged in gets a signed device cookie; logging in with it is limited only by that "
+         "device's own failures.",
+         ('别处的人不停猜密码，账号一直要等，主人也登录不了', 'someone guessing from elsewhere keeps the account waiting, '
+          'and the owner cannot log in either')),
 )
 
 LAST = CHAPTERS[-1]

@@ -10,11 +10,11 @@ from sanic import Blueprint
 from sanic.exceptions import BadRequest
 from sanic.log import error_logger
 
-from config import COOKIE_SECURE, MANAGER, PASSWORD_THREADS, PREFIX, SESSION_STORE, SWEEP_EVERY
+from config import COOKIE_SECURE, DEVICE_DAYS, MANAGER, PASSWORD_THREADS, PREFIX, SESSION_STORE, SWEEP_EVERY
 # 会话函数是 async 的（会话存储可能要经过网络），所以下面调用它们时都要 await。
 # The session functions are async (the session store may be over the network): await them.
-from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginSucceeded, \
-    openSession
+from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginEnded, \
+    openSession, loginCounters, makeDevice
 from core.tool import ok, fail, checkParam, checkPassword
 
 # 后台接口的蓝图，所有地址都以 /api/v1/be/ 开头。
@@ -27,6 +27,9 @@ bp = Blueprint('be', url_prefix=PREFIX['be'])
 # SameSite=Lax (not sent with POSTs started by other sites), Secure from the
 # configuration (on for https). Setting and deleting use the same attributes.
 COOKIE = {'path': '/', 'httponly': True, 'secure': COOKIE_SECURE, 'samesite': 'Lax'}
+# 设备 cookie：同样的属性，只发给登录接口，DEVICE_DAYS 天有效（见 core/session.py 的 loginCounters）。
+# The device cookie: the same attributes, sent to the login only, for DEVICE_DAYS days (loginCounters in core/session.py).
+DEVICE = dict(COOKIE, path=PREFIX['be'] + 'login', max_age=DEVICE_DAYS * 24 * 3600)
 
 # 算密码哈希的线程。PBKDF2 计算时会释放 GIL，所以它在线程里算的时候，事件循环照常回答别的请求。
 # The threads that compute password hashes. PBKDF2 releases the GIL while it
@@ -73,7 +76,9 @@ async def login(request):
     # seconds to wait in Retry-After; no password is checked, so a throttled attempt costs almost nothing.
     account, password = dat['account'], dat['password']
     address = request.client_ip
-    wait = await holdLogin(account, address)
+    # （带着有效设备 cookie 的，只受这台设备自己的失败限制。/ With a valid device cookie, only its own failures count.）
+    counters = await loginCounters(account, address, request.cookies.get('device'))
+    wait = await holdLogin(counters)
     if wait:
         res = fail('登录尝试过多，请稍后再试', 429, 429)
         res.headers['Retry-After'] = str(wait)
@@ -85,18 +90,22 @@ async def login(request):
     # deciding: how fast the answer comes reveals neither.
     rightAccount = isinstance(account, str) and hmac.compare_digest(
         account.encode('utf-8', 'surrogateescape'), manageData['username'].encode('utf-8'))
-    rightPassword = await passwordMatches(password, manageData['password'])
+    rightPassword = False
+    try:
+        rightPassword = await passwordMatches(password, manageData['password'])
+    finally:
+        # 这次尝试结束了（出错、客户端断开也算结束）：错了记一次失败，对了这个账号和这个地址都从头计数。
+        # The attempt has ended (an error or a client gone ends it too): wrong is one failure; right starts both again.
+        await loginEnded(counters, rightAccount and rightPassword)
     if not (rightAccount and rightPassword):
         return dropCookie(fail('用户名或密码错误', 400))
-
-    # 密码对了：这个账号和这个地址的失败计数清零。/ The right password: the account's and the address's counts start again.
-    await loginSucceeded(account, address)
 
     # 登录成功：生成会话，token 既放在回答里，也放进 session cookie（属性见上面的 COOKIE）。
     # Logged in: a new session; the token goes in the answer and in the session cookie (attributes: COOKIE above).
     token = await makeToken(account, 'manage')
     res = ok(token)
     res.add_cookie('session', token, **COOKIE)
+    res.add_cookie('device', await makeDevice(account), **DEVICE)
     return res
 
 

@@ -24,16 +24,16 @@ TOKEN = re.compile(r'[0-9a-f]{32}')
 # counters, and temporary files (half-written or moved aside). The sweep knows
 # these three and touches nothing else.
 SESSION_NAME = re.compile(r'(%s)_[0-9a-f]{32}' % '|'.join(re.escape(g) for g in GROUPS))
-COUNTER_NAME = re.compile(r'login_(account|address)_[0-9a-f]{32}')
+COUNTER_NAME = re.compile(r'login_(account|address|device)_[0-9a-f]{32}')
 TEMP_NAME = re.compile(r'\.tmp-[a-z0-9_]{8}')
 
 
 # 会话放在一个文件夹里：每个用户、每个组一个文件 <组>_<用户名的 MD5>，内容 "token,时间"。
 # 会话函数（core/session.py）只通过几个 async 方法存取（read、write、removeIf、refresh、holdLogin、
-# loginSucceeded）；文件用不着等，但别的存储（Redis）要等网络。以 _ 开头的方法是这个存储自己的事。
+# loginEnded）；文件用不着等，但别的存储（Redis）要等网络。以 _ 开头的方法是这个存储自己的事。
 # Sessions in a folder: one file per user and group, <group>_<MD5 of the user
 # name>, holding "token,time". The session functions (core/session.py) use only a
-# few async methods (read, write, removeIf, refresh, holdLogin, loginSucceeded);
+# few async methods (read, write, removeIf, refresh, holdLogin, loginEnded);
 # files need no waiting, but another store (Redis) waits for the network. Methods
 # starting with _ are this store's own business.
 class FileStore:
@@ -63,20 +63,38 @@ class FileStore:
         self._write(self.path(parsed), parsed[2] + ',' + now)
         return True
 
-    # 登录计数（core/file_counters.py）：账号和地址哪个还要等，就返回要等的秒数；都不用等就各记一次失败，返回 0。
-    # Login counters (core/file_counters.py): the seconds to wait if either says so; else one failure on each, and 0.
-    async def holdLogin(self, accountName, addressName, now):
-        wait = counters.reserve(self.folder + accountName, now)
-        if wait:
-            return wait
-        wait = counters.reserve(self.folder + addressName, now)
-        if wait:
-            counters.release(self.folder + accountName)
-        return wait
+    # 登录计数（core/file_counters.py）：这些计数哪个还要等，就返回要等的秒数；允许的尝试都在进行中，就返回 None；
+    # 都可以，就各记一次进行中的尝试，返回 0。尝试结束时才记下失败（或者从头计数）。
+    # Login counters (core/file_counters.py): the seconds to wait if any says so; None if the attempts allowed
+    # are all under way; else one more under way on each, and 0. A failure is recorded (or the count started
+    # again) only when the attempt ends.
+    async def holdLogin(self, names, now):
+        return counters.start([self.folder + name for name in names], now)
 
-    async def loginSucceeded(self, accountName, addressName):
-        for name in (accountName, addressName):
-            counters.clear(self.folder + name)
+    async def loginEnded(self, names, failed, now):
+        for name in names:
+            counters.end(self.folder + name, now, failed)
+
+    # 一个计数现在的失败次数（设备 cookie 还可信吗）。/ A counter's failures now (is a device still trusted?).
+    async def failures(self, name, now):
+        return counters.failures(self.folder + name, now)
+
+    # 签设备 cookie 的密钥：第一次要用时生成，存在会话文件夹里（0600）；几个进程同时生成时，先放进去的算数。
+    # The key that signs device cookies: made when first needed, kept in the session folder (0600); the first in place wins.
+    async def secret(self):
+        path = self.folder + 'device_secret'
+        if not os.path.exists(path):
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix='.tmp-')
+            with os.fdopen(fd, 'w') as f:
+                f.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                os.remove(tmp)
+        with open(path) as f:
+            return f.read().strip()
 
     # 读会话文件，得到 (token, 时间)。文件不在、是空的、内容不对、是符号链接，都当作没有会话：返回 None，不抛异常。
     # os.open/os.read/os.close 只是三个系统调用：每个请求都要做，比 open() 构造带缓冲的文本读取器省得多。
@@ -178,7 +196,7 @@ class FileStore:
             return int(self._removeIf(entry.path, lambda saved: now - saved[1] > SESSION_TTL))
         if COUNTER_NAME.fullmatch(name):
             saved = counters.readCounter(entry.path)
-            if saved is None or now - saved[1] <= LOGIN_FORGET:
+            if saved is None or now - max(saved[1], saved[3]) <= LOGIN_FORGET:
                 return 0
             return int(counters.forget(entry.path, now))
         if TEMP_NAME.fullmatch(name) and now - entry.stat(follow_symlinks=False).st_mtime > SESSION_TTL:

@@ -2,6 +2,7 @@
 # -*- coding: UTF-8 -*-
 import asyncio
 import re
+import secrets
 from functools import wraps
 
 try:
@@ -9,7 +10,7 @@ try:
 except ImportError:  # Python 3.10: the same, from a package that redis-py brings along there
     from async_timeout import timeout
 
-from config import LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_TTL
+from config import LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, LOGIN_STALE, SESSION_TTL
 
 # 会话放在 Redis 里（config.py 里 SESSION_STORE 是 redis://... 时）。连着同一个 Redis 的每一台机器、每一个工作进程
 # 看到的都是同样的会话和同样的登录计数。core/session.py 的会话函数决定规则（token 对不对、过期没有、要不要等），
@@ -20,7 +21,8 @@ from config import LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, SESSION_TT
 # 键和值 / Keys and values:
 #   session:<组>:<用户名>          "<token>,<时间>"   和会话文件的内容一样 / as the session file holds it;
 #                                                     TTL = SESSION_TTL + 1 秒 / seconds
-#   login:account:<账号的 MD5>      "<失败次数>,<最后一次尝试的时间>" / "<failures>,<time of the last attempt>";
+#   login:account:<账号的 MD5>      "<失败次数>,<最后失败的时间>,<进行中>,<开始的时间>" /
+#                                   "<failures>,<last failure>,<under way>,<when one last started>";
 #   login:address:<地址的 MD5>                         TTL = LOGIN_FORGET + 1 秒 / seconds
 # Sessions in Redis (when SESSION_STORE in config.py is redis://...). Every
 # machine and every worker connected to the same Redis sees the same sessions
@@ -73,33 +75,56 @@ end
 return 0
 """
 
-# 登录前：账号和地址两个计数一起看。哪一个还要等，就返回要等的秒数，什么也不记；
-# 都不用等，就把这次先记成两边各一次失败，返回 0。规则和文件存储一样（core/file_counters.py 的 loginWait）：
-# 前 ARGV[2] 次失败不用等，之后等 1、2、4……秒，最多 ARGV[3] 秒；ARGV[4] 秒没有尝试就从头计数。
-# Before a login: look at the account's and the address's counters together.
-# If either must still wait, return the seconds left and record nothing;
-# otherwise count this attempt as a failure on both in advance, and return 0.
-# The file store's rules (loginWait in core/file_counters.py): ARGV[2] free failures,
-# then waits of 1, 2, 4... seconds, at most ARGV[3]; after ARGV[4] seconds
-# without an attempt the count starts again.
-HOLD = """
-local now, free, top, forget = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local counts = {}
+# 计数的值是 "失败次数,最后失败的时间,进行中,开始的时间"，和文件存储一样（core/file_counters.py）。
+# 两个脚本都先这样读出四个数：ARGV[4] 秒没有失败就从头计数，ARGV[5] 秒前开始、没有结束的尝试不再算。
+# A counter's value is "failures,last failure,under way,when one last started", as in the file store
+# (core/file_counters.py). Both scripts read its four numbers first: failures are forgotten after ARGV[4]
+# quiet seconds, attempts never ended after ARGV[5].
+READ = """
+local now, forget, stale = tonumber(ARGV[1]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local function read(key)
+  local c, l, r, s = string.match(redis.call('GET', key) or '', '^(%d+),(%d+),(%d+),(%d+)$')
+  c, l, r, s = tonumber(c or 0), tonumber(l or 0), tonumber(r or 0), tonumber(s or 0)
+  if now - l > forget then c = 0 end
+  if now - s > stale then r = 0 end
+  return c, l, r, s
+end
+"""
+
+# 登录前：两个计数一起看。哪一个还要等，就返回要等的秒数；允许的尝试都在进行中（前 ARGV[2] 次失败之内，
+# 剩几次就几次，之后一次），就返回 -1（稍后再问）；都可以，两边各记一次进行中，返回 0。
+# 等待的规则和文件存储一样（loginWait）：前 ARGV[2] 次失败不用等，之后 1、2、4……秒，最多 ARGV[3] 秒。
+# Before a login: both counters together. The seconds left if either must wait; -1 (ask again soon) if the
+# attempts allowed are all under way (the free failures left, then one); else one more under way on both,
+# and 0. The file store's waits (loginWait): ARGV[2] free failures, then 1, 2, 4... seconds, at most ARGV[3].
+HOLD = READ + """
+local free, top = tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = {}
 for i, key in ipairs(KEYS) do
-  local count, last = 0, 0
-  local saved = redis.call('GET', key)
-  if saved then
-    local c, l = string.match(saved, '^(%d+),(%d+)$')
-    if c then count, last = tonumber(c), tonumber(l) end
-  end
-  if now - last > forget then count = 0 end
+  local c, l, r, s = read(key)
   local wait = 0
-  if count >= free then wait = math.min(2 ^ (count - free), top) end
-  if last + wait - now > 0 then return last + wait - now end
-  counts[i] = count
+  if c >= free then wait = math.min(2 ^ (c - free), top) end
+  if l + wait - now > 0 then return l + wait - now end
+  if r >= math.max(free - c, 1) then return -1 end
+  state[i] = {c, l, r}
 end
 for i, key in ipairs(KEYS) do
-  redis.call('SET', key, (counts[i] + 1) .. ',' .. now, 'EX', forget + 1)
+  local c, l, r = unpack(state[i])
+  redis.call('SET', key, c .. ',' .. l .. ',' .. (r + 1) .. ',' .. now, 'EX', forget + 1)
+end
+return 0
+"""
+
+# 一次尝试结束了：进行中的少一次；错了（ARGV[2] 是 1）各记一次失败，对了从头计数（没有进行中的就删掉）。
+# An attempt has ended: one fewer under way; wrong (ARGV[2] is 1) is one failure on both, right starts from
+# zero (deleting a counter with nothing under way).
+ENDED = READ + """
+local failed = ARGV[2] == '1'
+for i, key in ipairs(KEYS) do
+  local c, l, r, s = read(key)
+  r = math.max(r - 1, 0)
+  if failed then c, l = c + 1, now elseif r == 0 then c = -1 else c, l = 0, 0 end
+  if c < 0 then redis.call('DEL', key) else redis.call('SET', key, c .. ',' .. l .. ',' .. r .. ',' .. s, 'EX', forget + 1) end
 end
 return 0
 """
@@ -145,6 +170,7 @@ class RedisStore:
         self.clearScript = self.redis.register_script(CLEAR)
         self.refreshScript = self.redis.register_script(REFRESH)
         self.holdScript = self.redis.register_script(HOLD)
+        self.endedScript = self.redis.register_script(ENDED)
 
     # parsed 是 core/session.py 的 _parse 拆出来的 (用户名, 组, token)；用户名已经检查过，可以直接放进键名。
     # parsed is what _parse in core/session.py split: (user, group, token);
@@ -177,13 +203,29 @@ class RedisStore:
     # 计数的名字是会话文件夹里的文件名 login_account_<MD5>，键名把 _ 换成 : 就是 login:account:<MD5>。
     # Counter names are the session folder's file names, login_account_<MD5>; the key is the same with : for _.
     @reachable
-    async def holdLogin(self, accountName, addressName, now):
-        keys = [accountName.replace('_', ':'), addressName.replace('_', ':')]
-        return await self.holdScript(keys=keys, args=[now, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, LOGIN_FORGET])
+    async def holdLogin(self, names, now):
+        keys = [name.replace('_', ':') for name in names]
+        wait = await self.holdScript(keys=keys, args=[now, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, LOGIN_FORGET,
+                                                      LOGIN_STALE])
+        return None if wait < 0 else wait
 
     @reachable
-    async def loginSucceeded(self, accountName, addressName):
-        await self.redis.delete(accountName.replace('_', ':'), addressName.replace('_', ':'))
+    async def loginEnded(self, names, failed, now):
+        keys = [name.replace('_', ':') for name in names]
+        await self.endedScript(keys=keys, args=[now, int(failed), 0, LOGIN_FORGET, LOGIN_STALE])
+
+    # 一个计数现在的失败次数（设备 cookie 还可信吗）。/ A counter's failures now (is a device still trusted?).
+    @reachable
+    async def failures(self, name, now):
+        found = re.match(r'(\d+),(\d+)', await self.redis.get(name.replace('_', ':')) or '')
+        return int(found.group(1)) if found and now - int(found.group(2)) <= LOGIN_FORGET else 0
+
+    # 签设备 cookie 的密钥：第一次要用时生成，存在 Redis 里，连着这个 Redis 的每台机器都用它（SET NX：先放进去的算数）。
+    # The key that signs device cookies: made when first needed and kept in Redis for every machine (SET NX: the first wins).
+    @reachable
+    async def secret(self):
+        await self.redis.set('device:secret', secrets.token_hex(32), nx=True)
+        return await self.redis.get('device:secret')
 
     async def close(self):
         await self.redis.aclose()

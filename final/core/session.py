@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
+import asyncio
 import hmac
 import os
 import re
 import secrets
 import time
 
-from config import GROUPS, SESSION_DIR, SESSION_REFRESH, SESSION_STORE, SESSION_TTL
+from config import DEVICE_SECRET, GROUPS, LOGIN_FREE_FAILURES, LOGIN_QUEUE, SESSION_DIR, SESSION_REFRESH, \
+    SESSION_STORE, SESSION_TTL
 from core.file_store import FileStore
 from core.redis_store import RedisStore, StoreUnavailable  # noqa: F401 (StoreUnavailable: for core/app.py)
 from core.tool import getMd5
@@ -43,12 +45,12 @@ def _parse(tokenStr):
 #
 # 会话函数都是 async 的：会话存储可能在网络的另一头（Redis），等它回答的时候，
 # 事件循环应该去回答别的请求，所以调用的地方要 await 它们。会话函数只通过 STORE 的几个方法
-# （read、write、removeIf、refresh、holdLogin、loginSucceeded）存取，不管会话放在哪里。
+# （read、write、removeIf、refresh、holdLogin、loginEnded）存取，不管会话放在哪里。
 # The session functions are async: the session store may be across the
 # network (Redis), and while it answers, the event loop should
 # answer other requests; so callers await them. They store and fetch only through
 # a few methods of STORE (read, write, removeIf, refresh, holdLogin,
-# loginSucceeded), whatever keeps the sessions.
+# loginEnded), whatever keeps the sessions.
 
 # 生成（或沿用）token，把 "token,时间" 写进这个用户在这个组的会话文件，
 # 返回交给客户端的字符串 "用户|组|token"。
@@ -136,18 +138,61 @@ def _loginNames(account, address):
             'login_address_' + getMd5(address or ''))
 
 
-# 登录前调用：返回 0 表示可以检查密码（这次先算作失败）；否则返回还要等的秒数，不必检查密码。
-# 账号和地址哪一个要等都要等。
-# Call before checking a password: 0 means go ahead (the attempt counts as a
-# failure until loginSucceeded); otherwise the seconds to wait, and no password
-# is checked. Either the account or the address can make it wait.
-async def holdLogin(account, address):
-    return await STORE.holdLogin(*_loginNames(account, address), int(time.time()))
+# 登录前调用，names 是 loginCounters 给的计数：返回 0 表示可以检查密码（检查完调用 loginEnded）；否则返回还要等的秒数，
+# 不必检查密码。哪一个计数要等都要等。允许的尝试都在进行中，就排队等它们结束（最多 LOGIN_QUEUE 秒），而不是拒绝。
+# Call before checking a password, with the counters loginCounters gave: 0 means go ahead (then call loginEnded
+# with how it went); otherwise the seconds to wait, and no password is checked. Any counter can make it wait.
+# While the attempts allowed are all under way, queue for them to end (LOGIN_QUEUE seconds at most), not refuse.
+async def holdLogin(names):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LOGIN_QUEUE
+    while True:
+        wait = await STORE.holdLogin(names, int(time.time()))
+        if wait is not None:
+            return wait
+        if loop.time() > deadline:  # still queued: try again in a second
+            return 1
+        await asyncio.sleep(0.02)
 
 
-# 密码正确：这个账号和这个地址都从头计数。/ Right password: the account and the address start from zero.
-async def loginSucceeded(account, address):
-    await STORE.loginSucceeded(*_loginNames(account, address))
+# 一次尝试结束了：只有检查过的错密码才算一次失败；密码对了，这些计数都从头计数。
+# An attempt has ended: only a checked, wrong password is a failure; a right one starts these counters from zero.
+async def loginEnded(names, succeeded):
+    await STORE.loginEnded(names, not succeeded, int(time.time()))
+
+
+# ---------------------------------------------------------------- device cookies
+#
+# 设备 cookie 是 "账号|随机数|签名"，签名是 HMAC-SHA256(密钥, "账号|随机数")：只有服务器做得出来，也改不了里面的账号。
+# A device cookie is "account|nonce|signature", the signature HMAC-SHA256(key, "account|nonce"): only the server
+# can make one, and nobody can change the account in it.
+DEVICE = re.compile(r'([A-Za-z0-9_.-]{1,64})\|([0-9a-f]{16})\|([0-9a-f]{64})')
+
+
+async def _signature(account, nonce):
+    key = (DEVICE_SECRET or await STORE.secret()).encode()
+    return hmac.new(key, (account + '|' + nonce).encode(), 'sha256').hexdigest()
+
+
+# 登录成功时调用：给这台设备一个新的设备 cookie。/ After a successful login: a new device cookie for this device.
+async def makeDevice(account):
+    nonce = secrets.token_hex(8)
+    return account + '|' + nonce + '|' + await _signature(account, nonce)
+
+
+# 这次登录用哪些计数：带着这个账号的有效设备 cookie、这台设备自己的失败还不到 LOGIN_FREE_FAILURES 次，就只用它自己的
+# 计数（login_device_<随机数的 MD5>）；否则和以前一样，账号和地址两个计数。交给 holdLogin 和 loginEnded。
+# The counters of this login: a valid device cookie for this account, whose device has failed fewer than
+# LOGIN_FREE_FAILURES times, uses only its own (login_device_<MD5 of its nonce>); anything else, as before, the
+# account's and the address's. For holdLogin and loginEnded.
+async def loginCounters(account, address, device):
+    found = DEVICE.fullmatch(device) if isinstance(device, str) else None
+    if found and found.group(1) == account and hmac.compare_digest(
+            found.group(3), await _signature(account, found.group(2))):
+        name = 'login_device_' + getMd5(found.group(2))
+        if await STORE.failures(name, int(time.time())) < LOGIN_FREE_FAILURES:
+            return [name]
+    return list(_loginNames(account, address))
 
 
 # 受保护的请求用：会话有效时返回 {'user', 'group', 'expires'}（到期时刻，Unix 秒），否则 None。
