@@ -43,6 +43,8 @@ _MASKS = (
     (re.compile(r"(?<=,)\d{10}(?!\d)"), "<time>"),
     (re.compile(r'(?<="expires":)\d{10}(?!\d)'), "<time>"),
     (re.compile(r'(?<="expires": )\d{10}(?!\d)'), "<time>"),  # (JSON laid out as jq shows it)
+    # a device cookie (step 26 on): a random nonce and its signature, new with every login
+    (re.compile(r"(?<=\|)[0-9a-f]{16}\|[0-9a-f]{64}(?![0-9a-f])"), "<nonce>|<signature>"),
     # how many seconds a throttled login must still wait: counted in whole seconds, so it depends
     # on where in a second the requests fell
     (re.compile(r"(?im)(?<=^Retry-After: )\d+$"), "<seconds>"),

@@ -47,7 +47,7 @@ def allowed(count):
 # processes wait for each other): the seconds to wait if either must; None if the attempts allowed are all
 # under way (ask again soon); else one more under way on each, and 0.
 def start(paths, now):
-    opened = [_open(path) for path in paths]
+    opened, recorded = [_open(path) for path in paths], False
     try:
         states = [_current(saved, now) for _, saved in opened]
         wait = max(last + loginWait(count) - now for count, last, running, since in states)
@@ -57,9 +57,12 @@ def start(paths, now):
             return None
         for (fd, _), (count, last, running, since) in zip(opened, states):
             _save(fd, count, last, running + 1, now)
+        recorded = True
         return 0
     finally:
-        for fd, _ in opened:
+        for (fd, saved), path in zip(opened, paths):
+            if saved is None and not recorded:  # (made just now, for nothing: a refused attempt leaves no file)
+                _delete(fd, path)
             _unlockAndClose(fd)
 
 
