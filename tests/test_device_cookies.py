@@ -90,6 +90,22 @@ def test_the_key_can_be_set(chapter, client, session, session_dir, monkeypatch):
     assert not (session_dir / "device_secret").exists()
 
 
+def test_a_deleted_session_folder_is_made_again_key_and_all(chapter, client, session_dir, caplog):
+    """The key lives in the session folder: if someone deletes the folder, a login that brings its
+    device cookie makes folder and key again (one log line), and is then a login like any other."""
+    import shutil
+
+    device = device_of(client.login())
+    shutil.rmtree(session_dir)
+    res = login_with(client, device)
+    assert envelope(res)[:2] == (200, 0)
+    assert re.fullmatch(r"[0-9a-f]{64}", (session_dir / "device_secret").read_text().strip())
+    assert device_of(res) != device
+    warnings = [r.getMessage() for r in caplog.records if r.name == "sanic.error"]
+    assert any("was missing" in line for line in warnings), warnings
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 # ---------------------------------------------------------------- a real server, a guesser at another address
 
 def guess_while(server, stop, seen):

@@ -84,6 +84,8 @@ class FileStore:
     async def secret(self):
         path = self.folder + 'device_secret'
         if not os.path.exists(path):
+            if not os.path.isdir(self.folder):
+                self._recreateFolder()
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix='.tmp-')
             with os.fdopen(fd, 'w') as f:
                 f.write(secrets.token_hex(32))
