@@ -85,9 +85,10 @@ LOGIN_FREE_FAILURES = 5
 LOGIN_MAX_WAIT = 60
 LOGIN_FORGET = 900
 # 正在检查的尝试：同一账号（或地址）同时最多还剩几次免费失败就几次，用完以后一次；多出来的排队，最多等 LOGIN_QUEUE 秒。
-# 开始了 LOGIN_STALE 秒还没结束的尝试不再算数（工作进程中途死了）。
+# 一个计数上最近一次尝试开始 LOGIN_STALE 秒以后，还没结束的尝试都不再算数（工作进程中途死了）。
 # Attempts being checked: per account (or address), as many at once as free failures are left, then one; more
-# queue, LOGIN_QUEUE seconds at most. One started LOGIN_STALE seconds ago and never ended no longer counts (its worker died).
+# queue, LOGIN_QUEUE seconds at most. LOGIN_STALE seconds after the latest start on a counter, attempts never ended
+# there no longer count (a worker died mid-way).
 LOGIN_QUEUE = 10
 LOGIN_STALE = 60
 
