@@ -76,7 +76,6 @@ async def login(request):
     # seconds to wait in Retry-After; no password is checked, so a throttled attempt costs almost nothing.
     account, password = dat['account'], dat['password']
     address = request.client_ip
-    # （带着有效设备 cookie 的，只受这台设备自己的失败限制。/ With a valid device cookie, only its own failures count.）
     counters = await loginCounters(account, address, request.cookies.get('device'))
     wait = await holdLogin(counters)
     if wait:

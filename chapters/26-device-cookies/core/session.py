@@ -162,7 +162,6 @@ async def loginEnded(names, succeeded):
 
 
 # ---------------------------------------------------------------- device cookies
-#
 # 设备 cookie 是 "账号|随机数|签名"，签名是 HMAC-SHA256(密钥, "账号|随机数")：只有服务器做得出来，也改不了里面的账号。
 # A device cookie is "account|nonce|signature", the signature HMAC-SHA256(key, "account|nonce"): only the server
 # can make one, and nobody can change the account in it.
