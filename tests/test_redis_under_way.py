@@ -14,14 +14,16 @@ from tutorial.chapters import step
 pytestmark = pytest.mark.since("redis-under-way")
 
 
-def test_parallel_guesses_add_up_to_no_more_than_the_free_failures(chapter, client, config, checks, redis_keys):
+def test_parallel_guesses_add_up_to_no_more_than_the_free_failures(chapter, client, config, checks, clock):
+    """(`clock`: the time stands still. A second ending meanwhile would rightly let a sixth guess in: the
+    first wait, 1 s, would be over.)"""
     answers = [envelope(a)[:2] for a in at_once(client, [WRONG] * 16)]
     assert answers.count((200, 400)) == config.LOGIN_FREE_FAILURES
     assert answers.count((429, 429)) == 16 - config.LOGIN_FREE_FAILURES
     assert checks["most"] <= config.LOGIN_FREE_FAILURES
 
 
-def test_right_passwords_beyond_the_limit_queue_and_all_log_in(chapter, client, config, checks):
+def test_right_passwords_beyond_the_limit_queue_and_all_log_in(chapter, client, config, checks, clock):
     answers = [envelope(a)[:2] for a in at_once(client, [RIGHT] * 12)]
     assert answers == [(200, 0)] * 12
     assert checks["most"] == config.LOGIN_FREE_FAILURES
