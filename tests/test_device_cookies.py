@@ -1,7 +1,7 @@
 """Step 26 (device-cookies): a browser that logged in gets a signed device
 cookie; a login that brings it is limited only by that device's own failures,
-so a guesser elsewhere cannot lock the owner out. Chapter 25 locking the owner
-out is in the lab (notebooks/04-security-lab.ipynb, section 15)."""
+so a guesser elsewhere cannot lock the owner out. Chapters 12-25 locking the owner
+out are in test_lab_attacks.py (and the lab, notebooks/04-security-lab.ipynb, section 15)."""
 import hashlib
 import hmac
 import os

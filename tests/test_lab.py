@@ -21,6 +21,16 @@ side. Besides test_section_N (before the fix | with it):
 10 self-repair     test_a_deleted_session_folder_before_the_fix, test_a_silent_500_before_the_fix |
                    test_self_repair.py
 11 cross-site      test_a_cross_site_link_before_the_fix | test_cross_site.py
+12 failures-not-attempts
+                   test_right_passwords_at_the_same_moment_are_refused_before_the_fix (and _with_redis_, test_lab_attacks_redis.py) |
+                   test_failures_not_attempts.py
+13 attempts-under-way
+                   test_guesses_sent_at_once_are_all_checked_before_the_fix |
+                   test_attempts_under_way.py, test_guesses_sent_at_once_with_the_fix
+14 redis-under-way test_guesses_sent_at_once_are_all_checked_with_redis_before_the_fix (test_lab_attacks_redis.py) |
+                   test_redis_under_way.py
+15 device-cookies  test_a_guesser_elsewhere_keeps_the_owner_out_before_the_fix (and _with_redis_, test_lab_attacks_redis.py) |
+                   test_device_cookies.py
 """
 import pytest
 
@@ -30,7 +40,8 @@ from tutorial.notebooks import NOTEBOOKS
 pytestmark = pytest.mark.repository_only
 
 FIXES = ["secret-token", "hostile-input", "atomic-files", "checked-logout", "password-hash", "hash-thread",
-         "throttle", "counter-locks", "sweep", "self-repair", "cross-site"]
+         "throttle", "counter-locks", "sweep", "self-repair", "cross-site", "failures-not-attempts",
+         "attempts-under-way", "redis-under-way", "device-cookies"]
 
 
 # ================================================================== what the lab notebook measured
@@ -39,6 +50,10 @@ def lab_section(executed_notebooks, number, rows=False):
     """Section `number` of the executed lab notebook: (its markdown, its code
     cell, [each Markdown table its code cell shows, as {first cell: other cells},
     or with `rows` as a list of rows])."""
+    from tutorial.redis_server import INSTALL, find_binary
+
+    if find_binary() is None:
+        pytest.skip("The lab notebook (sections 12, 14 and 15) " + INSTALL)
     results, _ = executed_notebooks
     nb, _ = results[NOTEBOOKS / "04-security-lab.ipynb"]
     if isinstance(nb, Exception):
@@ -170,3 +185,78 @@ def test_section_11_a_link_on_another_site(executed_notebooks):
     (table,) = lab_section(executed_notebooks, 11)[2]
     assert table["15-self-repair"] == ["200 · 退出成功", "False", "True", "401 · 退出失败"]
     assert table["16-cross-site"] == ["401 · 退出失败", "True", "False", "200 · 退出成功"]
+
+
+STORES = ("文件 / file", "Redis")
+
+
+def test_section_12_right_passwords_at_the_same_moment(executed_notebooks):
+    text, code, (rows,) = lab_section(executed_notebooks, 12, rows=True)
+    assert "workers=4" in code and "clients=16, each=100" in code and "lab.fast_hash_env()" in code
+    counts = {(slug, store): (int(ok.replace(",", "")), int(refused.strip("*").replace(",", "")))
+              for slug, store, ok, refused, _ in rows}
+    assert list(counts) == [(slug, store) for slug in ("22-shared-counters", "23-failures-not-attempts")
+                            for store in STORES]
+    for store in STORES:
+        logged_in, refused = counts["22-shared-counters", store]
+        assert logged_in + refused == 1600 and refused > 0, "right passwords refused, with the %s store" % store
+        assert counts["23-failures-not-attempts", store] == (1600, 0)
+
+
+ONE, NEW = "一个地址 / one address", "每个猜测一个新地址 / a new address for every guess"  # (the rows' words)
+
+
+def _hours(rows):
+    """{(chapter, guesses from): (checked of the first 16, [the first five minutes], the hour)}"""
+    return {(slug, whence): (int(first), [int(n) for n in minutes.split(" · ")], int(hour.replace(",", "")))
+            for slug, whence, first, minutes, hour in rows}
+
+
+def test_section_13_guesses_sent_in_a_batch(executed_notebooks):
+    """23 checks every guess of a batch, hour after hour; 24 only the free failures, then one after each wait.
+    On 26 (the finished app) the bounds: 69 an hour against one account, from one address or from many,
+    what chapter 12 gave one guess at a time (section 7, measured again here)."""
+    text, code, (attack, bounds) = lab_section(executed_notebooks, 13, rows=True)
+    assert "at_once=16" in code
+    hours = _hours(attack)
+    assert list(hours) == [(slug, whence) for slug in ("23-failures-not-attempts", "24-attempts-under-way")
+                           for whence in (ONE, NEW)]
+    for whence in (ONE, NEW):
+        first, minutes, hour = hours["23-failures-not-attempts", whence]
+        assert first == 16 and minutes == [16] * 5 and hour == 16 * 60, "a batch a minute, every guess checked"
+        assert hours["24-attempts-under-way", whence] == (5, [10, 1, 1, 1, 1], 69)
+    one_address, new_addresses, one_at_a_time = (int(n) for _, n in bounds)
+    assert one_address == new_addresses == one_at_a_time == 69
+    assert one_at_a_time == len(_a_guessing_hour_on("12-throttle")), "section 7's hour, as the code gives it"
+
+
+def _a_guessing_hour_on(slug, seconds=3600):
+    """Section 7's simulated hour (one guess a second, one at a time), on a chapter's own code."""
+    import tempfile
+    from pathlib import Path
+
+    from tutorial.lab_inside import guessing_hour, load_module
+
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "temp").mkdir()
+        return guessing_hour(load_module(by_key(slug).path, Path(folder) / "temp"), seconds=seconds)
+
+
+def test_section_14_guesses_sent_in_a_batch_with_redis(executed_notebooks):
+    text, code, (rows,) = lab_section(executed_notebooks, 14, rows=True)
+    assert "lab_logins.database(redis, n)" in code and "RedisStore" in code
+    hours = _hours(rows)
+    assert list(hours) == [(slug, whence) for slug in ("24-attempts-under-way", "25-redis-under-way")
+                           for whence in (ONE, NEW)]
+    one_at_a_time = len(_a_guessing_hour_on("12-throttle", seconds=600))  # (ten minutes: 19)
+    for whence in (ONE, NEW):
+        assert hours["24-attempts-under-way", whence] == (16, [16] * 5, 16 * 10), "a batch a minute, all checked"
+        assert hours["25-redis-under-way", whence] == (5, [10, 1, 1, 1, 1], one_at_a_time)
+
+
+def test_section_15_the_owner_while_someone_else_guesses(executed_notebooks):
+    text, code, (rows,) = lab_section(executed_notebooks, 15, rows=True)
+    logged_in, wait = "200 · 0 登录了 / logged in", "429 要等 / must wait"
+    device = logged_in + "，得到设备 cookie / gets a device cookie"
+    assert rows == [["25-redis-under-way", store, logged_in, "**%s**" % wait, wait] for store in STORES] + [
+        ["26-device-cookies", store, device, "**%s**" % logged_in, wait] for store in STORES]

@@ -11,10 +11,14 @@ import time
 import pytest
 
 from support import envelope
+from test_attempts_under_way import WRONG, checks  # noqa: F401 (a fixture the tests below use)
+from test_failures_not_attempts import RIGHT, at_once
+from test_throttle import THROTTLED, from_address
 from tutorial.chapters import step
 from tutorial.lab import FileAccess, attempt_meets_an_attempt, rebuild_token
 from tutorial.lab_http import hostile_cookies, plant_outside
-from tutorial.lab_inside import CROSS_SITE_LINK, guessing_hour, logout_meets_a_login, passwords_in_code
+from tutorial.lab_inside import CROSS_SITE_LINK, guessing_hour, load_module, logout_meets_a_login, passwords_in_code
+from tutorial.lab_logins import parallel_hours
 
 pytestmark = pytest.mark.repository_only
 
@@ -177,3 +181,65 @@ def test_a_cross_site_link_before_the_fix(chapter, client, admin_file):
     token = envelope(client.login())[2]
     assert envelope(client.get("logout", cookie=token, headers=CROSS_SITE_LINK)) == (200, 0, "退出成功")
     assert not admin_file.exists()
+
+
+def _right_passwords_at_once(client):
+    """16 logins with the right password from one address at the same moment: the answers, counted."""
+    answers = [envelope(a)[:2] for a in at_once(client, [RIGHT] * 16)]
+    return {key: answers.count(key) for key in set(answers)}
+
+
+@pytest.mark.since("throttle")
+@pytest.mark.until(before("failures-not-attempts"))
+def test_right_passwords_at_the_same_moment_are_refused_before_the_fix(chapter, client, clock):
+    """Each login is counted as a failure before its password is checked: while the first are checked, the
+    later ones find the free failures used up, and are refused though every password is right."""
+    answers = _right_passwords_at_once(client)
+    assert set(answers) == {(200, 0), (429, 429)} and answers[200, 0] + answers[429, 429] == 16, answers
+
+
+def _guesses_at_once(client, checks):
+    answers = [envelope(a)[:2] for a in at_once(client, [WRONG] * 16)]
+    return answers, checks["most"]
+
+
+@pytest.mark.since("failures-not-attempts")
+@pytest.mark.until(before("attempts-under-way"))
+def test_guesses_sent_at_once_are_all_checked_before_the_fix(chapter, client, clock, checks):
+    """Nothing is recorded until a check ends: all 16 are told "no need to wait", all 16 are checked at once."""
+    assert _guesses_at_once(client, checks) == ([(200, 400)] * 16, 16)
+
+
+def _the_owner_while_another_address_guesses(client, config):
+    """The owner's browser has logged in before; someone at another address fails until the account must
+    wait; then the owner logs in with the right password."""
+    assert envelope(client.login())[:2] == (200, 0)
+    guesser = from_address(client, "127.0.0.2")
+    for _ in range(config.LOGIN_FREE_FAILURES):
+        assert envelope(guesser.login("admin", "wrong"))[1] == 400
+    assert envelope(guesser.login("admin", "wrong")) == THROTTLED
+    return envelope(client.login())
+
+
+@pytest.mark.since("throttle")
+@pytest.mark.until(before("device-cookies"))
+def test_a_guesser_elsewhere_keeps_the_owner_out_before_the_fix(chapter, client, config, clock):
+    assert _the_owner_while_another_address_guesses(client, config) == THROTTLED
+
+
+@pytest.mark.since("attempts-under-way")
+@pytest.mark.slow
+def test_guesses_sent_at_once_with_the_fix(chapter, config, tmp_path):
+    """16 wrong passwords at a time for ten simulated minutes (tutorial/lab_logins.py; the lab's section 13
+    runs the hour), from one address and with a new address for every guess: the first batch checks only
+    the free failures, and no more passwords are checked than one guess at a time gets."""
+    sessions = {}
+    for name in ("one address", "new addresses", "one at a time"):
+        folder = tmp_path / name.replace(" ", "-")
+        folder.mkdir()
+        sessions[name] = load_module(chapter.path, folder)
+    hours = parallel_hours({"one address": (sessions["one address"], False),
+                            "new addresses": (sessions["new addresses"], True)}, at_once=16, seconds=600)
+    one_at_a_time = guessing_hour(sessions["one at a time"], seconds=600)
+    assert [checked.count(0) for checked in hours.values()] == [config.LOGIN_FREE_FAILURES] * 2
+    assert [len(checked) for checked in hours.values()] == [len(one_at_a_time)] * 2

@@ -12,7 +12,7 @@ from tutorial.notebooks import NOTEBOOKS, differences, normalise, notebooks, rea
 pytestmark = pytest.mark.repository_only
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-NEEDS_REDIS = {"06-two-machines.ipynb"}  # starts a redis-server of its own
+NEEDS_REDIS = {"04-security-lab.ipynb", "06-two-machines.ipynb"}  # start a redis-server of their own
 
 
 def test_every_notebook_is_tested():

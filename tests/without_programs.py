@@ -30,6 +30,7 @@ READERS = {
                                       {"TUTORIAL_CHECK_SCENARIOS": "copy-last,copy-last-without-redis"}),
     "tests/test_notebooks.py": (["test_notebook_runs_and_shows_what_is_committed[06-two-machines]"],
                                 {"TUTORIAL_NOTEBOOKS": ""}),  # (it skips before reading a notebook)
+    "tests/test_lab.py": (["test_section_12_right_passwords_at_the_same_moment"], {"TUTORIAL_NOTEBOOKS": ""}),
     "tests/test_bench.py": (["test_wrk_generator_measures_a_path", "test_the_redis_rows_are_measured",
                              "test_one_redis_get_is_measured_both_ways", "test_system_calls_per_request_are_counted"],
                             {}),

@@ -7,10 +7,12 @@ started as a learner starts them (tutorial/server.py), or, where the attack is
 a coincidence between two workers, their modules loaded into this process. No
 function of a chapter is swapped (only a simulated hour gives a chapter's
 session module a clock moved by hand: tutorial/lab_inside.py). The tests (tests/test_lab.py) use the same
-functions. Here: starting and stopping the servers, section 1, watching file
-operations, and two login attempts meeting (section 8). The attacks made of
-HTTP requests are in tutorial/lab_http.py, the ones run inside this process
-or on the session folder in tutorial/lab_inside.py.
+functions. Here: starting and stopping the servers (and the lab's own
+redis-server), section 1, watching file operations, and two login attempts
+meeting (section 8). The attacks made of HTTP requests are in
+tutorial/lab_http.py, the ones run inside this process or on the session
+folder in tutorial/lab_inside.py, the logins at the same moment of sections 12
+to 15 in tutorial/lab_logins.py.
 """
 from __future__ import annotations
 
@@ -56,13 +58,20 @@ def start(slugs, under, workers: int = 1, env: dict = None) -> dict:
     """Start a server for each chapter folder at once, as `python <folder>/run.py`,
     each with a new session folder inside `under`: {slug: ChapterServer}.
     Whatever is still running when Python exits is stopped then."""
+    return start_as({slug: (slug, env) for slug in slugs}, under, workers)
+
+
+def start_as(named: dict, under, workers: int = 1) -> dict:
+    """Like start, for servers with names of their own, several of one chapter among
+    them (one keeps its sessions in files, the other in Redis): {name: (slug, env)}
+    -> {name: ChapterServer}."""
     from tutorial.server import ChapterServer
 
     servers = {}
-    for slug in slugs:
+    for name, (slug, env) in named.items():
         folder = by_key(slug).path
         assert (folder / "run.py").is_file(), folder
-        servers[slug] = ChapterServer(folder, workers=workers, session_dir=session_folder(under), env=env)
+        servers[name] = ChapterServer(folder, workers=workers, session_dir=session_folder(under), env=env)
     for server in servers.values():
         atexit.register(server.stop)
         server.launch()
@@ -73,6 +82,16 @@ def start(slugs, under, workers: int = 1, env: dict = None) -> dict:
         stop(servers, check=False)
         raise
     return servers
+
+
+def start_redis(under):
+    """A redis-server of the lab's own (tutorial/redis_server.py), on a free port, its empty folder
+    inside `under`: stopped with close(), or when Python exits."""
+    from tutorial.redis_server import RedisServer
+
+    redis = RedisServer(workdir=under).start()
+    atexit.register(redis.close)
+    return redis
 
 
 def at_once(servers: dict, attack) -> dict:

@@ -1,5 +1,6 @@
 """The security lab's attacks that run inside this process or on a server's
-session folder (sections 4, 5, 7 to 11 of notebooks/04-security-lab.ipynb), on
+session folder (sections 4, 5, 7 to 11 of notebooks/04-security-lab.ipynb, and
+the one attempt that the hours of sections 13 and 14 repeat), on
 real chapter folders: a chapter's modules are loaded here as a worker loads
 them (load_module), and only watched (audit hooks) or given a clock moved by
 hand. Tests of several steps, the benchmark and notebook 06 use some of these
@@ -7,15 +8,19 @@ functions too (hash_env, start_servers).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
 import os
 import random
 import re
 import sys
+import threading
 import time
 from pathlib import Path
 
 from tutorial.lab import _install_audit_hook, _listeners
+
 
 def hash_env(iterations: int, password: str = "123456") -> dict:
     """Like lab.fast_hash_env, with any work factor (600,000 is the chapters' default)."""
@@ -45,16 +50,19 @@ def start_servers(servers, timeout: float = 60) -> None:
                 server.launch()
 
 
-def load_module(folder, session_dir, name: str = "core.session"):
+def load_module(folder, session_dir, name: str = "core.session", env: dict = None):
     """A chapter's module (core/session.py by default, with what it imports)
-    imported on its own, its session folder `session_dir`: the lab calls the
-    chapter's functions the way a worker does, in this process."""
+    imported on its own, its session folder `session_dir` (and the settings
+    `env`, as a server's environment gives them: SESSION_STORE=redis://...):
+    the lab calls the chapter's functions the way a worker does, in this process."""
     import importlib
 
     from tutorial.loader import _forget_app_modules, module_origin
 
     folder = Path(folder).resolve()
-    os.environ["SESSION_DIR"] = str(session_dir)
+    env = dict(env or {}, SESSION_DIR=str(session_dir))
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     _forget_app_modules()
     sys.path.insert(0, str(folder))
     no_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
@@ -64,10 +72,13 @@ def load_module(folder, session_dir, name: str = "core.session"):
         sys.dont_write_bytecode = no_bytecode
         sys.path.remove(str(folder))
         _forget_app_modules()
-        del os.environ["SESSION_DIR"]
+        for key, value in saved.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
     assert all(folder in origin.parents for origin in module_origin(module)), module.__file__
     return module
-
 
 
 # ------------------------------------------------------------------ 4. logout and another worker's login
@@ -158,23 +169,72 @@ class FakeClock:
         self.now += seconds
 
 
+async def attempt(session, address: str, account: str = "admin", device: str = None, check=None) -> int:
+    """One wrong password, as the chapter's login handles it, on whichever of the
+    throttle's shapes the chapter has: 0 if it got as far as the password check
+    (and was counted as a failure), else the seconds it was told to wait. `check`
+    stands for the password check (a coroutine function: `asyncio.sleep(0)` lets
+    other attempts begin meanwhile, as the hash in its thread does)."""
+    if not hasattr(session, "holdLogin"):
+        return 0  # (no throttle: every guess is checked)
+    if hasattr(session, "loginCounters"):  # from the device-cookies step on: the counters are chosen first
+        names = await session.loginCounters(account, address, device)
+        hold, ended = (names,), (names,)
+    else:
+        hold, ended = (account, address), (account, address)
+    wait = session.holdLogin(*hold)
+    wait = await wait if inspect.isawaitable(wait) else wait
+    if wait:
+        return wait
+    if check is not None:
+        await check()
+    if hasattr(session, "loginEnded"):  # from the failures-not-attempts step on: a failure is counted at the end
+        await session.loginEnded(*ended, False)
+    return 0  # (before it, holdLogin counted the attempt as a failure in advance)
+
+
+def run_coroutine(coroutine):
+    """Run `coroutine` to its end in an event loop of its own, in a thread of its own
+    (a Jupyter kernel's thread has a loop running already), and return its result."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # raised below, in the caller's thread
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def guessing_hour(session, seconds: int = 3600, per_second: int = 1) -> list:
-    """An attacker tries a wrong password `per_second` times every second for
-    `seconds` (simulated) seconds against the chapter's own throttle
-    (holdLogin in core/session.py; a chapter without it checks every guess).
-    Returns the seconds at which a guess got as far as the password check."""
+    """An attacker tries a wrong password `per_second` times every second, one
+    after another, for `seconds` (simulated) seconds against the chapter's own
+    throttle (core/session.py; a chapter without it checks every guess).
+    Returns the seconds at which a guess got as far as the password check.
+    `session` is a chapter's core/session.py (or a test's view of it, support.SyncView)."""
+    session = getattr(session, "module", session)
     real_time, clock = session.time, FakeClock(1_800_000_000)
-    session.time = clock
-    checked = []
-    try:
+
+    async def hour():
+        checked = []
         for second in range(seconds):
             for _ in range(per_second):
-                if not hasattr(session, "holdLogin") or session.holdLogin("admin", "203.0.113.9") == 0:
+                if await attempt(session, "203.0.113.9") == 0:
                     checked.append(second)
             clock.now += 1
+        return checked
+
+    session.time = clock
+    try:
+        return run_coroutine(hour())
     finally:
         session.time = real_time
-    return checked
 
 
 # ------------------------------------------------------------------ 9. what the sweep may remove
