@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import diagnose
 import slips
-from support import AppClient, WrongAnswer, show_answer
+from support import AppClient, CaseFailed, WrongAnswer, case_of, show_answer
 from tutorial.chapters import step
 from tutorial.show import as_curl
 
@@ -26,6 +26,8 @@ def step_of_test(item) -> int:
 
 
 def first_line(exc) -> str:
+    if isinstance(exc, CaseFailed):  # (the case is said apart: Finding.case)
+        exc = exc.error
     text = str(exc).strip().split("\n")[0]
     return text if isinstance(exc, AssertionError) and text else diagnose.describe(exc)
 
@@ -160,5 +162,7 @@ class Explainer:
         sent = [r for v in getattr(item, "funcargs", {}).values() if isinstance(v, AppClient) for r in v.sent]
         if sent:
             return as_curl(sent[-1])
+        if case_of(exc):  # a test that loops over its cases (support.each_case)
+            return case_of(exc)
         params = {k: v for k, v in getattr(getattr(item, "callspec", None), "params", {}).items() if k != "chapter"}
         return ", ".join("%s=%r" % kv for kv in params.items())

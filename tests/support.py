@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST
 from tutorial.loader import load_app
@@ -249,6 +250,43 @@ class WrongAnswer(AssertionError):
         self.case = as_curl(response.request)
         super().__init__("the article answers %s; this code answered %s%s  [%s]" % (
             show_answer(expected), show_answer(self.got), ": " + why if why else "", self.case))
+
+
+class CaseFailed(AssertionError):
+    """A case of a test that loops over its cases (each_case) failed: `case` names it, `error` is what failed."""
+
+    def __init__(self, case: str, error: BaseException):
+        self.case, self.error = case, error
+        said = str(error) if isinstance(error, AssertionError) else "%s: %s" % (type(error).__name__, error)
+        super().__init__("[case: %s] %s" % (case, said))
+
+
+def each_case(cases, check, names: str) -> None:
+    """What @pytest.mark.parametrize(names, cases) checks, in one test (pytest's cost is per test):
+    check(case) for every case ("user, group": check(*case)). The first case that fails ends the test,
+    named as parametrize names it (user='admin', group='x'): an assertion (pytest.raises too) as
+    CaseFailed; a WrongAnswer as it is (it names its request); any other exception (the code under
+    test raising) as it is, its traceback untouched, with a note "case: ..." (case_of)."""
+    __tracebackhide__ = True  # (pytest's report shows the test and the check, not this loop)
+    names = [n.strip() for n in names.split(",")]
+    for case in cases:
+        values = tuple(case) if len(names) > 1 else (case,)
+        shown = ", ".join("%s=%r" % nv for nv in zip(names, values))
+        try:
+            check(*values)
+        except WrongAnswer:
+            raise
+        except (AssertionError, pytest.fail.Exception) as error:
+            raise CaseFailed(shown, error) from error
+        except Exception as error:
+            error.__notes__ = [*getattr(error, "__notes__", ()), "case: " + shown]  # (add_note, on Python 3.10 too)
+            raise
+
+
+def case_of(exc) -> str:
+    """The case of each_case that `exc` failed on, or ''."""
+    notes = [n[len("case: "):] for n in getattr(exc, "__notes__", ()) if n.startswith("case: ")]
+    return exc.case if isinstance(exc, CaseFailed) else (notes[-1] if notes else "")
 
 
 def expect_answer(response, expected: tuple, why: str = "") -> None:

@@ -2,7 +2,7 @@
 "who am I" (GET /api/v1/be/session). Time is the `clock` fixture's."""
 import pytest
 
-from support import envelope, expect_answer, login_token, set_cookies
+from support import each_case, envelope, expect_answer, login_token, set_cookies
 from test_logout import MALFORMED
 
 pytestmark = pytest.mark.since("guard")
@@ -20,9 +20,10 @@ def test_who_am_i_without_a_session_is_401_no_permission(chapter, client):
     assert set_cookies(res) == [], "the guard answers; it does not touch the cookie"
 
 
-@pytest.mark.parametrize("cookie", MALFORMED)
-def test_who_am_i_with_a_malformed_cookie_is_401(chapter, client, cookie):
-    expect_answer(client.get("session", cookie=cookie), NO_PERMISSION, "a malformed cookie")
+@pytest.mark.parametrize("cookies", MALFORMED)
+def test_who_am_i_with_a_malformed_cookie_is_401(chapter, client, cookies):
+    each_case(cookies, lambda cookie: expect_answer(who_am_i(client, cookie), NO_PERMISSION, "a malformed cookie"),
+              "cookie")
 
 
 def test_who_am_i_names_the_user_group_and_when_the_session_ends(chapter, client, clock, config):

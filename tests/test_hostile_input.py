@@ -3,7 +3,7 @@ touched, and every error is answered in the envelope. The attacks themselves
 (a cookie that walks out of the session folder, hostile bodies) are in test_lab.py."""
 import pytest
 
-from support import envelope
+from support import each_case, envelope
 from tutorial.lab import FileAccess
 
 pytestmark = pytest.mark.since("hostile-input")
@@ -15,34 +15,41 @@ HOSTILE = ["admin|../outside/manage|" + TOKEN, "admin|/etc/manage|" + TOKEN, "ad
            "ad min|manage|" + TOKEN, "admin\x00|manage|" + TOKEN, "\udcff|manage|" + TOKEN, None, 42]
 
 
-@pytest.mark.parametrize("value", HOSTILE, ids=lambda v: repr(v)[:30])
-def test_hostile_values_touch_no_file(chapter, session, session_dir, clock, value):
+def test_hostile_values_touch_no_file(chapter, session, session_dir, clock):
     session.makeToken("admin", "manage")
     before = {p.name: p.read_text() for p in session_dir.iterdir()}
-    with FileAccess() as access:
-        assert session.checkToken(value) == 4
-        session.clearToken(value)
-        session.updataToken(value)
-    assert access.paths == [], "no file may be opened for %r: %s" % (value, access.paths)
-    assert {p.name: p.read_text() for p in session_dir.iterdir()} == before
+
+    def check(value):
+        with FileAccess() as access:
+            assert session.checkToken(value) == 4
+            session.clearToken(value)
+            session.updataToken(value)
+        assert access.paths == [], "no file may be opened for %r: %s" % (value, access.paths)
+        assert {p.name: p.read_text() for p in session_dir.iterdir()} == before
+
+    each_case(HOSTILE, check, "value")
 
 
-@pytest.mark.parametrize("user, group", [("../x", "manage"), ("admin", "staff"), ("a|b", "manage"), (None, "manage")])
-def test_make_token_refuses_unsafe_names(chapter, session, session_dir, clock, user, group):
-    with pytest.raises(ValueError):
-        session.makeToken(user, group)
-    assert list(session_dir.iterdir()) == []
+def test_make_token_refuses_unsafe_names(chapter, session, session_dir, clock):
+    def check(user, group):
+        with pytest.raises(ValueError):
+            session.makeToken(user, group)
+        assert list(session_dir.iterdir()) == []
+
+    each_case([("../x", "manage"), ("admin", "staff"), ("a|b", "manage"), (None, "manage")], check, "user, group")
 
 
-@pytest.mark.parametrize("method, path, status, message", [
-    ("GET", "/api/v1/be/nothing-here", 404, "接口不存在"),
-    ("GET", "/", 404, "接口不存在"),
-    ("DELETE", "login", 405, "请求方法错误"),
-    ("GET", "login", 405, "请求方法错误"),
-    ("POST", "logout", 405, "请求方法错误"),
-])
-def test_errors_answer_in_the_envelope(chapter, client, method, path, status, message):
-    assert envelope(client.request(method, path)) == (status, status, message)
+def test_errors_answer_in_the_envelope(chapter, client):
+    def check(method, path, status, message):
+        assert envelope(client.request(method, path)) == (status, status, message)
+
+    each_case([
+        ("GET", "/api/v1/be/nothing-here", 404, "接口不存在"),
+        ("GET", "/", 404, "接口不存在"),
+        ("DELETE", "login", 405, "请求方法错误"),
+        ("GET", "login", 405, "请求方法错误"),
+        ("POST", "logout", 405, "请求方法错误"),
+    ], check, "method, path, status, message")
 
 
 def test_unexpected_exception_is_500_without_details(chapter):

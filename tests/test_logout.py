@@ -2,7 +2,7 @@
 
 import pytest
 
-from support import expect_answer, login_token, successful_login
+from support import each_case, expect_answer, login_token, successful_login
 from test_login import assert_cookie_deleted
 
 pytestmark = pytest.mark.since(5)
@@ -10,27 +10,32 @@ pytestmark = pytest.mark.since(5)
 LOGOUT_FAILED = (401, 401, "退出失败")
 LOGOUT_OK = (200, 0, "退出成功")
 
+# Session cookies that are not "user|group|token" of a session. A test takes them
+# in two lists, each looped over in one test (support.each_case): those the
+# article's code answers too, and one it answers with HTTP 500 (beyond_article).
 MALFORMED = [
-    pytest.param(b"", id="empty"),
-    pytest.param(b"admin", id="one-part"),
-    pytest.param(b"admin|manage", id="two-parts"),
-    pytest.param(b"admin|manage|x|y", id="four-parts"),
-    pytest.param(b"||", id="empty-parts"),
-    pytest.param(b"admin|manage|" + b"f" * 4000, id="huge-token"),
-    pytest.param(b"a" * 4000 + b"|manage|x", id="huge-user"),
-    pytest.param(b"admin|" + b"g" * 4000 + b"|x", id="huge-group"),
-    pytest.param(b"\xff\xfe|manage|x", id="not-utf8-user", marks=pytest.mark.beyond_article(
+    pytest.param([
+        b"",
+        b"admin",
+        b"admin|manage",
+        b"admin|manage|x|y",
+        b"||",
+        b"admin|manage|" + b"f" * 4000,
+        b"a" * 4000 + b"|manage|x",
+        b"admin|" + b"g" * 4000 + b"|x",
+        b"admin|\xff\xfe|x",                 # a group that is not UTF-8
+        b"admin|man\x00age|x",
+        b"admin|../../../../etc/passwd|x",
+        b"admin|/etc/manage|x",
+        b"admin|..|x",
+        b'"admin|manage|x"',
+        b"admin|manage|x; session=other",
+        "管理员|管理|令牌".encode(),
+    ], id="malformed"),
+    pytest.param([b"\xff\xfe|manage|x"], id="not-utf8-user", marks=pytest.mark.beyond_article(
         zh="文章的 getMd5 遇到 cookie 里不是 UTF-8 的字节会抛异常，退出接口就回答 HTTP 500；各章回答 401 退出失败。",
         en="The article's getMd5 raises on bytes from a cookie that are not UTF-8, so its logout answers "
            "HTTP 500; the chapters answer 401 退出失败.")),
-    pytest.param(b"admin|\xff\xfe|x", id="not-utf8-group"),
-    pytest.param(b"admin|man\x00age|x", id="nul-byte"),
-    pytest.param(b"admin|../../../../etc/passwd|x", id="path-traversal"),
-    pytest.param(b"admin|/etc/manage|x", id="absolute-path"),
-    pytest.param(b"admin|..|x", id="dot-dot"),
-    pytest.param(b'"admin|manage|x"', id="quoted"),
-    pytest.param(b"admin|manage|x; session=other", id="two-cookies"),
-    pytest.param("管理员|管理|令牌".encode(), id="chinese"),
 ]
 
 
@@ -81,11 +86,15 @@ def test_logout_as_a_browser_with_the_cookie_it_kept(chapter, browser, admin_fil
     expect_answer(browser.get("logout"), LOGOUT_FAILED, "the logout deleted the cookie on the client")
 
 
-@pytest.mark.parametrize("cookie", MALFORMED)
-def test_logout_with_malformed_cookie_is_401_and_keeps_a_real_session(chapter, client, cookie, admin_file):
+@pytest.mark.parametrize("cookies", MALFORMED)
+def test_logout_with_malformed_cookie_is_401_and_keeps_a_real_session(chapter, client, cookies, admin_file):
     token = login_token(client)
-    res = client.get("logout", cookie=cookie)
-    expect_answer(res, LOGOUT_FAILED, "a malformed cookie")
-    assert_cookie_deleted(res)
-    assert admin_file.exists(), "a logout with a malformed cookie must not delete the real session"
-    expect_answer(client.get("logout", cookie=token), LOGOUT_OK, "the real session, after a malformed cookie")
+
+    def check(cookie):
+        res = client.get("logout", cookie=cookie)
+        expect_answer(res, LOGOUT_FAILED, "a malformed cookie")
+        assert_cookie_deleted(res)
+        assert admin_file.exists(), "a logout with a malformed cookie must not delete the real session"
+
+    each_case(cookies, check, "cookie")
+    expect_answer(client.get("logout", cookie=token), LOGOUT_OK, "the real session, after malformed cookies")

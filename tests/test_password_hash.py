@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from support import each_case
+
 pytestmark = pytest.mark.since("password-hash")
 
 
@@ -44,9 +46,11 @@ def test_check_password_uses_the_stored_work_factor(chapter, tool, monkeypatch):
     assert used == [777, 777]
 
 
-@pytest.mark.parametrize("stored", ["", "123456", "pbkdf2_sha256$1$zz$00", "md5$1$00$00", None, "a$b$c$d$e"])
-def test_malformed_hash_never_matches(chapter, tool, stored):
-    assert tool.checkPassword("123456", stored) is False
+def test_malformed_hash_never_matches(chapter, tool):
+    def check(stored):
+        assert tool.checkPassword("123456", stored) is False
+
+    each_case(["", "123456", "pbkdf2_sha256$1$zz$00", "md5$1$00$00", None, "a$b$c$d$e"], check, "stored")
 
 
 def test_login_checks_the_password_against_the_hash(chapter, client, be, monkeypatch):

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from support import each_case
+
 
 def body(response):
     return json.loads(response.body)
@@ -36,7 +38,7 @@ def test_answers_show_chinese_as_utf8_not_escapes(chapter, tool):
     assert tool.ok("x").content_type.startswith("application/json")
 
 
-@pytest.mark.parametrize("params, req, expected", [
+CHECK_PARAM = [  # (params, req, expected)
     (["account", "password"], {"account": "a", "password": "b"}, True),
     (["account", "password"], {"account": "a", "password": "b", "extra": 1}, True),
     (["account", "password"], {"account": "a"}, False),
@@ -47,17 +49,24 @@ def test_answers_show_chinese_as_utf8_not_escapes(chapter, tool):
     (["account"], "account", False),
     (("account",), {"account": 1}, False),  # params must be a list
     ("account", {"account": 1}, False),
-])
-def test_check_param(chapter, tool, params, req, expected):
-    assert tool.checkParam(params, req) is expected, (
-        "checkParam(%r, %r) should be %s: True only when params is a list, req is a dict "
-        "and every name is a key of req" % (params, req, expected))
+]
+
+
+def test_check_param(chapter, tool):
+    def check(params, req, expected):
+        assert tool.checkParam(params, req) is expected, (
+            "checkParam(%r, %r) should be %s: True only when params is a list, req is a dict "
+            "and every name is a key of req" % (params, req, expected))
+
+    each_case(CHECK_PARAM, check, "params, req, expected")
 
 
 @pytest.mark.since(1)
-@pytest.mark.parametrize("source", ["admin", "", "管理员", "admin1795642343" + "12345"])
-def test_get_md5_of_text_is_md5_of_its_utf8(chapter, tool, source):
-    assert tool.getMd5(source) == hashlib.md5(source.encode("utf-8")).hexdigest()
+def test_get_md5_of_text_is_md5_of_its_utf8(chapter, tool):
+    def check(source):
+        assert tool.getMd5(source) == hashlib.md5(source.encode("utf-8")).hexdigest()
+
+    each_case(["admin", "", "管理员", "admin1795642343" + "12345"], check, "source")
 
 
 @pytest.mark.since(1)
