@@ -24,13 +24,14 @@ HIDDEN = ("redis-server", "valkey-server", "chromium", "chromium-browser", "goog
 NEEDS = re.compile(r"\b(redis_server|empty_redis|redis_keys|chromium|find_binary|NEEDS_REDIS)\b"
                    r"|which\(\"(wrk|strace)\"\)")
 
-# The tests among them that read a background job's results, with the part of the job they need.
+# The tests among them that read a background job's results (None: the whole file), with the part of the job they need.
 READERS = {
     "tests/test_check_your_work.py": (["test_tests_that_cannot_run_here_are_named_with_what_to_install"],
                                       {"TUTORIAL_CHECK_SCENARIOS": "copy-last,copy-last-without-redis"}),
-    "tests/test_notebooks.py": (["test_notebook_runs_and_shows_what_is_committed[06-two-machines]"],
-                                {"TUTORIAL_NOTEBOOKS": ""}),  # (it skips before reading a notebook)
-    "tests/test_lab.py": (["test_section_12_right_passwords_at_the_same_moment"], {"TUTORIAL_NOTEBOOKS": ""}),
+    "tests/test_notebooks.py": (["test_notebook_runs_and_shows_what_is_committed[04-security-lab]",
+                                 "test_notebook_runs_and_shows_what_is_committed[06-two-machines]"],
+                                {"TUTORIAL_NOTEBOOKS": ""}),  # (they skip before reading a notebook)
+    "tests/test_lab.py": (None, {"TUTORIAL_NOTEBOOKS": ""}),  # (the whole file: each test reads the lab, which needs Redis)
     "tests/test_bench.py": (["test_wrk_generator_measures_a_path", "test_the_redis_rows_are_measured",
                              "test_one_redis_get_is_measured_both_ways", "test_system_calls_per_request_are_counted"],
                             {}),
@@ -49,7 +50,7 @@ def selection() -> tuple:
     for name in needing_files():
         if name in READERS:
             tests, job_env = READERS[name]
-            args += ["%s::%s" % (name, test) for test in tests]
+            args += ["%s::%s" % (name, test) for test in tests] if tests else [name]
             env.update(job_env)
         else:
             args.append(name)

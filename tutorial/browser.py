@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import tempfile
 from contextlib import contextmanager
 
@@ -71,7 +72,17 @@ def chromium(width: int = 1366, height: int = 900, workdir=None):
 
 
 def resize(driver, width: int, height: int) -> None:
-    """Make the page's own viewport exactly width x height (a window is a little larger)."""
-    inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+    """Make the page's own viewport exactly width x height (a window is a little larger), and wait until
+    the page sees it: the browser applies a new window size a moment later, on a busy machine a long one."""
+    inner = driver.execute_script(VIEWPORT)
     outer = driver.get_window_size()
     driver.set_window_size(outer["width"] + width - inner[0], outer["height"] + height - inner[1])
+    deadline = time.monotonic() + 10
+    while driver.execute_script(VIEWPORT) != [width, height]:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the page's viewport is still %s, not %dx%d" % (driver.execute_script(VIEWPORT),
+                                                                              width, height))
+        time.sleep(0.01)
+
+
+VIEWPORT = "return [window.innerWidth, window.innerHeight]"
