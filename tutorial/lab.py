@@ -61,17 +61,18 @@ def start(slugs, under, workers: int = 1, env: dict = None) -> dict:
     return start_as({slug: (slug, env) for slug in slugs}, under, workers)
 
 
-def start_as(named: dict, under, workers: int = 1) -> dict:
+def start_as(named: dict, under, workers=1) -> dict:
     """Like start, for servers with names of their own, several of one chapter among
     them (one keeps its sessions in files, the other in Redis): {name: (slug, env)}
-    -> {name: ChapterServer}."""
+    -> {name: ChapterServer}. `workers`: for every server, or {slug: workers}."""
     from tutorial.server import ChapterServer
 
     servers = {}
     for name, (slug, env) in named.items():
         folder = by_key(slug).path
         assert (folder / "run.py").is_file(), folder
-        servers[name] = ChapterServer(folder, workers=workers, session_dir=session_folder(under), env=env)
+        count = workers[slug] if isinstance(workers, dict) else workers
+        servers[name] = ChapterServer(folder, workers=count, session_dir=session_folder(under), env=env)
     for server in servers.values():
         atexit.register(server.stop)
         server.launch()
