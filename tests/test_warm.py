@@ -1,5 +1,6 @@
 """tutorial/warm.py: a test run's servers start from a warm interpreter, and are
 still each chapter's own run.py, with its exit code, output and clean stop."""
+import json
 import os
 import signal
 import socket
@@ -57,3 +58,24 @@ def test_servers_end_with_their_starter(tmp_path):
         except OSError:
             pass
     assert not alive, "the server outlived its starter"
+
+
+def test_requests_that_arrive_together_are_each_answered(tmp_path):
+    """Two servers asked for at the same moment (the README sessions start three at a time, from threads)
+    can reach the starter in one read: each is started at once, none left waiting in a buffer (it was:
+    "the warm starter did not answer", after 30 s, once in a while)."""
+    script, log = tmp_path / "quick.py", tmp_path / "log"
+    script.write_text("raise SystemExit(3)\n")
+    log.write_text("")
+    starter = Starter()
+    try:
+        asked = "".join(json.dumps({"id": n, "argv": [str(script)], "cwd": str(tmp_path), "env": {},
+                                    "log": str(log)}) + "\n" for n in (1, 2))
+        with starter.changed:
+            starter.process.stdin.write(asked)  # (one write: both in one read, as two threads' can be)
+            starter.process.stdin.flush()
+            assert starter.changed.wait_for(lambda: {1, 2} <= set(starter.pids), 10), "answered: %s" % starter.pids
+            assert starter.changed.wait_for(lambda: len(starter.exits) == 2, 10)
+        assert sorted(starter.exits) == sorted(starter.pids.values()) and set(starter.exits.values()) == {3}
+    finally:
+        starter.close()

@@ -105,30 +105,34 @@ signal.set_wakeup_fd(wake_w)
 signal.signal(signal.SIGCHLD, lambda *a: None)
 out = sys.stdout
 events = selectors.DefaultSelector()
-events.register(sys.stdin, selectors.EVENT_READ, "request")
+events.register(0, selectors.EVENT_READ, "request")
 events.register(wake_r, selectors.EVENT_READ, "child")
 children = set()
+pending = b""  # (read from fd 0 directly: requests sent together arrive in one read, and each is answered)
 while True:
     for key, _ in events.select():
         if key.data == "child":
             os.read(wake_r, 512)
             reap(out)
             continue
-        line = sys.stdin.readline()
-        if not line:  # the process that started us is gone: so are the servers
+        data = os.read(0, 1 << 16)
+        if not data:  # the process that started us is gone: so are the servers
             for pid in children:
                 try:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
             sys.exit(0)
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            child(request)
-        children.add(pid)
-        out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
-        out.flush()
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            pid = os.fork()
+            if pid == 0:
+                child(request)
+            children.add(pid)
+            out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+            out.flush()
         reap(out)
 '''
 
@@ -144,6 +148,7 @@ class Starter:
     """The one starter of this process, started on first use."""
 
     _current = None
+    _made = threading.Lock()  # (two threads asking at once get the same starter)
 
     @classmethod
     def shutdown(cls) -> None:
@@ -154,9 +159,10 @@ class Starter:
 
     @classmethod
     def get(cls) -> "Starter":
-        if cls._current is None or cls._current.process.poll() is not None:
-            cls._current = cls()
-        return cls._current
+        with cls._made:
+            if cls._current is None or cls._current.process.poll() is not None:
+                cls._current = cls()
+            return cls._current
 
     def __init__(self):
         env = dict(os.environ)
