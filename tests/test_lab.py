@@ -31,6 +31,9 @@ side. Besides test_section_N (before the fix | with it):
                    test_redis_under_way.py
 15 device-cookies  test_a_guesser_elsewhere_keeps_the_owner_out_before_the_fix (and _with_redis_, test_lab_attacks_redis.py) |
                    test_device_cookies.py
+16 failures-not-attempts (its second effect: issue 20's "disk filled by login counters")
+                   test_made_up_accounts_leave_a_file_each_before_the_fix |
+                   test_made_up_accounts_leave_only_the_checked_ones_with_the_fix
 """
 import pytest
 
@@ -41,7 +44,7 @@ pytestmark = pytest.mark.repository_only
 
 FIXES = ["secret-token", "hostile-input", "atomic-files", "checked-logout", "password-hash", "hash-thread",
          "throttle", "counter-locks", "sweep", "self-repair", "cross-site", "failures-not-attempts",
-         "attempts-under-way", "redis-under-way", "device-cookies"]
+         "attempts-under-way", "redis-under-way", "device-cookies", "failures-not-attempts"]
 
 
 # ================================================================== what the lab notebook measured
@@ -263,3 +266,11 @@ def test_section_15_the_owner_while_someone_else_guesses(executed_notebooks):
     device = logged_in + "，得到设备 cookie / gets a device cookie"
     assert rows == [["25-redis-under-way", store, logged_in, "**%s**" % wait, wait] for store in STORES] + [
         ["26-device-cookies", store, device, "**%s**" % logged_in, wait] for store in STORES]
+
+
+def test_section_16_made_up_accounts_a_file_each(executed_notebooks):
+    """One address, 2,000 wrong logins for made-up accounts, 1,995 of them refused: chapter 22 leaves a
+    counter file for every one, chapter 23 only for the five it checked (and the address's)."""
+    (table,) = lab_section(executed_notebooks, 16)[2]
+    assert list(table) == ["22-shared-counters", "23-failures-not-attempts"]
+    assert [cells[:3] for cells in table.values()] == [["2,000", "1,995", "**2,001**"], ["2,000", "1,995", "**6**"]]

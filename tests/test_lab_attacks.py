@@ -243,3 +243,25 @@ def test_guesses_sent_at_once_with_the_fix(chapter, config, tmp_path):
     one_at_a_time = guessing_hour(sessions["one at a time"], seconds=600)
     assert [checked.count(0) for checked in hours.values()] == [config.LOGIN_FREE_FAILURES] * 2
     assert [len(checked) for checked in hours.values()] == [len(one_at_a_time)] * 2
+
+
+def _made_up_accounts(client, session_dir, n=50):
+    """One address sends `n` wrong logins, each for an account nobody has (all but the first few are
+    answered 429): (how many were answered 429, the login counter files left in the session folder)."""
+    answers = [envelope(client.login("nobody%d" % i, "wrong"))[0] for i in range(n)]
+    return answers.count(429), len([p for p in session_dir.iterdir() if p.name.startswith("login_")])
+
+
+@pytest.mark.since("throttle")
+@pytest.mark.until(before("failures-not-attempts"))
+def test_made_up_accounts_leave_a_file_each_before_the_fix(chapter, client, session_dir, config, clock):
+    """Issue 20, 1: every attempt writes its account's counter before anything is checked, throttled or
+    not, so each made-up account name is one more file (and one more inode) until the sweep."""
+    assert _made_up_accounts(client, session_dir) == (50 - config.LOGIN_FREE_FAILURES, 50 + 1)
+
+
+@pytest.mark.since("failures-not-attempts")
+def test_made_up_accounts_leave_only_the_checked_ones_with_the_fix(chapter, client, session_dir, config, clock):
+    """Since failures-not-attempts a throttled attempt writes nothing: the address's counter and one file for
+    each account whose password was checked, however many requests."""
+    assert _made_up_accounts(client, session_dir) == (50 - config.LOGIN_FREE_FAILURES, config.LOGIN_FREE_FAILURES + 1)

@@ -263,3 +263,24 @@ def owner_while_another_guesses(port: int, interval: float = 0.05, patience: flo
     then = guesser.one(login_request(WRONG))
     guesser.close()
     return Lockout(first, seen, owner, then)
+
+
+# ------------------------------------------------------------------ 16. made-up accounts, one file each
+
+def made_up_accounts(session, n: int) -> dict:
+    """`n` wrong logins from one address at one moment (the clock stands still), each for an account nobody
+    has, through the chapter's own throttle (lab_inside.attempt): how many were refused, and the login
+    counter files they left in the chapter's session folder, with the disk space those take."""
+    from pathlib import Path
+
+    async def send():
+        return [await attempt(session, "203.0.113.9", account="nobody%d" % i) for i in range(n)]
+
+    saved, session.time = session.time, FakeClock(START)
+    try:
+        waits = run_coroutine(send())
+    finally:
+        session.time = saved
+    files = [p for p in Path(session.SESSION_DIR).iterdir() if p.name.startswith("login_")]
+    return {"refused": sum(1 for wait in waits if wait), "files": len(files),
+            "bytes": sum(p.stat().st_blocks * 512 for p in files)}
