@@ -6,6 +6,7 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -79,3 +80,30 @@ def test_requests_that_arrive_together_are_each_answered(tmp_path):
         assert sorted(starter.exits) == sorted(starter.pids.values()) and set(starter.exits.values()) == {3}
     finally:
         starter.close()
+
+
+def test_several_workers_are_forked_and_leave_no_temporary_folder(tmp_path, monkeypatch):
+    """A warm server with two workers forks them (a spawned worker would be a new Python, its command line
+    `... spawn_main ...`): both answer, and multiprocessing's temporary folder goes with the server.
+    (A short TMPDIR: multiprocessing puts a Unix socket in it, and their paths are limited to 107 bytes.)"""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    server = ChapterServer(by_key("05").path, session_dir=tmp_path / "sessions", workers=2, warm=True)
+    with server:
+        def children(pid):
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as found:
+                return [int(p) for p in found.read().split()]
+        deadline = time.monotonic() + 10
+        while len(children(server.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = children(server.process.pid)
+        lines = [open("/proc/%d/cmdline" % pid, "rb").read() for pid in workers]
+        answers = {httpx.get(server.url("logout")).status_code for _ in range(8)}
+    left = os.listdir(scratch)
+    shutil.rmtree(scratch)
+    assert len(workers) >= 2 and not any(b"spawn_main" in line for line in lines), lines
+    assert answers == {401}
+    assert left == [], "left behind: %s" % left

@@ -8,7 +8,8 @@ for each server asked of it, forks, and the child runs the chapter's run.py as
 PYTHONPATH (its sitecustomize.py run first, as at start-up), run.py as
 __main__, the current folder, environment, arguments and output file asked
 for, a process group of its own, the default signal handlers. The starter
-reaps its children and reports each exit code.
+reaps its children and reports each exit code. One difference: a server with
+several workers forks them (Sanic.start_method) instead of spawning a new Python for each.
 
 Only the test runs use it (the environment variable TUTORIAL_WARM_SERVERS=1,
 set by tests/conftest.py; see tutorial/server.py); a learner and a notebook
@@ -29,7 +30,7 @@ import threading
 # on stdin, answers {"id", "pid"} when it forked and {"exit", "code"} when a
 # child ended, and ends (its children with it) when stdin closes.
 STARTER = r'''
-import json, os, runpy, selectors, signal, sys, traceback
+import json, os, runpy, selectors, shutil, signal, sys, tempfile, traceback
 import sanic, sanic.worker.manager, argparse, socket, asyncio  # what every run.py needs: paid for once here
 
 try:
@@ -65,6 +66,11 @@ def child(request):
     # and, as Python does at start-up, the first sitecustomize.py on PYTHONPATH runs
     extra = [folder for folder in request["env"].get("PYTHONPATH", "").split(os.pathsep) if folder]
     sys.path[0:1] = [os.path.dirname(script)] + extra
+    # Several workers: Sanic forks them from this warm process instead of spawning a new Python for each
+    # (what spawning costs is what the starter is for); each worker still runs the chapter's app. What
+    # multiprocessing keeps in a temporary folder then (pymp-*) goes into one the starter removes after it.
+    sanic.Sanic.start_method = "fork"
+    tempfile.tempdir = request["scratch"]
     code = 0
     try:
         for folder in extra:
@@ -81,6 +87,7 @@ def child(request):
     except BaseException:
         traceback.print_exc()
         code = 1
+    shutil.rmtree(request["scratch"], ignore_errors=True)  # (the starter does too: it may be gone)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -94,6 +101,8 @@ def reap(out):
             return
         if pid == 0:
             return
+        if pid in scratch:
+            shutil.rmtree(scratch.pop(pid), ignore_errors=True)
         out.write(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}) + "\n")
         out.flush()
 
@@ -108,6 +117,7 @@ events = selectors.DefaultSelector()
 events.register(0, selectors.EVENT_READ, "request")
 events.register(wake_r, selectors.EVENT_READ, "child")
 children = set()
+scratch = {}  # pid -> its temporary folder
 pending = b""  # (read from fd 0 directly: requests sent together arrive in one read, and each is answered)
 while True:
     for key, _ in events.select():
@@ -122,15 +132,19 @@ while True:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
+            for folder in scratch.values():
+                shutil.rmtree(folder, ignore_errors=True)
             sys.exit(0)
         pending += data
         while b"\n" in pending:
             line, pending = pending.split(b"\n", 1)
             request = json.loads(line)
+            request["scratch"] = tempfile.mkdtemp(prefix="w", dir=request["env"].get("TMPDIR"))  # (short: Unix sockets go in it)
             pid = os.fork()
             if pid == 0:
                 child(request)
             children.add(pid)
+            scratch[pid] = request["scratch"]
             out.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
             out.flush()
         reap(out)
