@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT, step
-from tutorial.readme import README, final_readme, with_table
+from tutorial.readme import README, last_readme, with_table
 
 pytestmark = pytest.mark.repository_only
 
@@ -51,12 +51,12 @@ def test_chapter_has_the_article_layout(ch):
 
 
 def test_final_is_identical_to_the_last_chapter():
-    """File for file; the README too, but for the links that must work from final/ (tutorial/readme.py)."""
-    diff = changed_files(LAST.path, FINAL_DIR) - {"README.md"}
-    assert not diff, "final/ differs from %s in %s" % (LAST.slug, sorted(diff))
-    readme = (FINAL_DIR / "README.md").read_text(encoding="utf-8")
-    assert readme == final_readme((LAST.path / "README.md").read_text(encoding="utf-8")), (
-        "final/README.md is not %s's README: run python -m tutorial.readme" % LAST.slug)
+    """File for file, the README too: its links start from the repository's root (tutorial/readme.py)."""
+    diff = changed_files(LAST.path, FINAL_DIR)
+    assert not diff, "final/ differs from %s in %s: run python -m tutorial.readme" % (LAST.slug, sorted(diff))
+    readme = (LAST.path / "README.md").read_text(encoding="utf-8")
+    assert readme == last_readme(readme), "%s/README.md climbs out of its folder: run python -m tutorial.readme" % (
+        LAST.slug)
 
 
 @pytest.mark.parametrize("before, after", list(zip(CHAPTERS, CHAPTERS[1:])),
@@ -105,10 +105,10 @@ def test_readme_chapter_table_is_current():
     assert with_table(text) == text, "the chapter table is out of date: run python -m tutorial.readme"
 
 
-def test_final_readme_links_work_from_final():
+def test_the_last_readme_links_work_from_its_chapter_and_from_final():
     shown = "[21-redis-outage](../21-redis-outage/) · [lab](../../notebooks/04-security-lab.ipynb) · [x](core/app.py)"
-    assert final_readme(shown) == ("[21-redis-outage](../chapters/21-redis-outage/) · "
-                                   "[lab](../notebooks/04-security-lab.ipynb) · [x](core/app.py)")
+    assert last_readme(shown) == ("[21-redis-outage](/chapters/21-redis-outage/) · "
+                                  "[lab](/notebooks/04-security-lab.ipynb) · [x](core/app.py)")
 
 
 def test_nothing_refers_to_the_shared_folder_outside_the_repository():
@@ -162,8 +162,7 @@ def test_chapter_readme_run_commands_name_this_chapter(ch):
     text = (ch.path / "README.md").read_text(encoding="utf-8")
     mentioned = re.findall(r"python chapters[/\\]([\w-]+)[/\\]run\.py", text)
     assert mentioned and set(mentioned) == {ch.slug}, mentioned
-    assert "(../%s/)" % ch.slug not in text, "a chapter README links to itself as previous/next"
-    if ch.number > 0:
-        assert "[%s](../%s/)" % (CHAPTERS[ch.number - 1].slug, CHAPTERS[ch.number - 1].slug) in text
-    if ch is not LAST:
-        assert "[%s](../%s/)" % (CHAPTERS[ch.number + 1].slug, CHAPTERS[ch.number + 1].slug) in text
+    to = r"\((?:\.\.|/chapters)/%s/\)"  # (from its folder, or from the root as the last chapter's README has it)
+    assert not re.search(to % ch.slug, text), "a chapter README links to itself as previous/next"
+    for near in [c for c in CHAPTERS[max(ch.number - 1, 0):ch.number + 2] if c is not ch]:  # previous, next
+        assert re.search(r"\[%s\]" % near.slug + to % near.slug, text), "no link to %s" % near.slug

@@ -47,7 +47,10 @@ def broken_links(path: Path) -> list:
         if re.match(r"[a-z]+:", target):
             continue  # the web (https:, mailto:)
         where, _, anchor = target.partition("#")
-        dest = (path.parent / where).resolve() if where else path
+        if where.startswith("/"):  # from the repository's root, as GitHub reads it (the last chapter's README)
+            dest = ROOT / where.lstrip("/")
+        else:
+            dest = (path.parent / where).resolve() if where else path
         if not dest.exists():
             broken.append(target)
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
@@ -63,6 +66,6 @@ def test_every_link_in_the_repository_leads_somewhere(path):
 def test_a_broken_link_is_caught(tmp_path):
     (tmp_path / "there.md").write_text("# 有 / Here\n", encoding="utf-8")
     page = tmp_path / "page.md"
-    page.write_text("[a](there.md) [b](missing/) [c](there.md#有--here) [d](there.md#nowhere) [e](https://x.y/z)",
-                    encoding="utf-8")
-    assert broken_links(page) == ["missing/", "there.md#nowhere  (no such heading)"]
+    page.write_text("[a](there.md) [b](missing/) [c](there.md#有--here) [d](there.md#nowhere) [e](https://x.y/z) "
+                    "[f](/README.md) [g](/no-such-file.md)", encoding="utf-8")
+    assert broken_links(page) == ["missing/", "there.md#nowhere  (no such heading)", "/no-such-file.md"]

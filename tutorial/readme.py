@@ -1,9 +1,11 @@
 """What the READMEs take from elsewhere: the top README's chapter table, written
-from tutorial/chapters.py, and final/README.md, the last chapter's README with
-its links made to work from final/.
+from tutorial/chapters.py, and final/README.md, the same file as the last
+chapter's README, whose links climbing out of its folder start from the
+repository's root instead (/chapters/..., /notebooks/...: GitHub and editors
+resolve those from the root), so that they work from both folders.
 
-    python -m tutorial.readme            # rewrite the table in README.md, and final/README.md
-    python -m tutorial.readme --check    # exit 1 if either is out of date
+    python -m tutorial.readme            # rewrite the table in README.md, the last chapter's links, final/README.md
+    python -m tutorial.readme --check    # exit 1 if any is out of date
 """
 from __future__ import annotations
 
@@ -46,18 +48,18 @@ def with_table(text: str) -> str:
     return "%s%s\n%s\n%s%s" % (head, START, chapter_table(), END, tail)
 
 
-def final_readme(text: str) -> str:
-    """The last chapter's README as final/ shows it: the same text, with the links
-    that climb out of the chapter folder made to work from final/ (a sibling
-    chapter ../NN-slug/ is ../chapters/NN-slug/; ../../x is ../x)."""
-    text = re.sub(r"\]\(\.\./\.\./", "](../", text)
-    return re.sub(r"\]\(\.\./(\d\d-[\w-]+)", r"](../chapters/\1", text)
+def last_readme(text: str) -> str:
+    """The last chapter's README, as it is kept there and in final/: the links that
+    climb out of the chapter folder start from the repository's root (a sibling
+    chapter ../NN-slug/ is /chapters/NN-slug/; ../../x is /x), the same from both."""
+    text = re.sub(r"\]\(\.\./\.\./", "](/", text)
+    return re.sub(r"\]\(\.\./(\d\d-[\w-]+)", r"](/chapters/\1", text)
 
 
 def expected() -> dict:
     """{path: the text it should have}"""
-    return {README: with_table(README.read_text(encoding="utf-8")),
-            FINAL_README: final_readme((LAST.path / "README.md").read_text(encoding="utf-8"))}
+    last = last_readme((LAST.path / "README.md").read_text(encoding="utf-8"))
+    return {README: with_table(README.read_text(encoding="utf-8")), LAST.path / "README.md": last, FINAL_README: last}
 
 
 def main(argv=None) -> int:
