@@ -37,7 +37,7 @@ side. Besides test_section_N (before the fix | with it):
 """
 import pytest
 
-from tutorial.chapters import by_key
+from tutorial.chapters import ROOT, by_key
 from tutorial.notebooks import NOTEBOOKS
 
 pytestmark = pytest.mark.repository_only
@@ -266,6 +266,10 @@ def test_section_15_the_owner_while_someone_else_guesses(executed_notebooks):
     device = logged_in + "，得到设备 cookie / gets a device cookie"
     assert rows == [["25-redis-under-way", store, logged_in, "**%s**" % wait, wait] for store in STORES] + [
         ["26-device-cookies", store, device, "**%s**" % logged_in, wait] for store in STORES]
+    # what chapter 26's README says of this section
+    assert "interval=0.05" in code and "int(answer.retry_after) >= 2" in (ROOT / "tutorial" / "lab_logins.py").read_text()
+    readme = (by_key("device-cookies").path / "README.md").read_text(encoding="utf-8")
+    assert "每 50 毫秒猜一次，直到账号要等 2 秒以上" in readme and "every 50 milliseconds" in readme
 
 
 def test_section_16_made_up_accounts_a_file_each(executed_notebooks):
@@ -274,3 +278,6 @@ def test_section_16_made_up_accounts_a_file_each(executed_notebooks):
     (table,) = lab_section(executed_notebooks, 16)[2]
     assert list(table) == ["22-shared-counters", "23-failures-not-attempts"]
     assert [cells[:3] for cells in table.values()] == [["2,000", "1,995", "**2,001**"], ["2,000", "1,995", "**6**"]]
+    readme = (by_key("failures-not-attempts").path / "README.md").read_text(encoding="utf-8")
+    assert "2,000 个请求留下 2,001 个文件，本章只留下 6 个" in readme
+    assert "2,000 requests left 2,001 files; this chapter leaves 6" in readme
