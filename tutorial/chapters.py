@@ -208,6 +208,55 @@ CHAPTERS = (
          "device's own failures.",
          ('别处的人不停猜密码，账号一直要等，主人也登录不了', 'someone guessing from elsewhere keeps the account waiting, '
           'and the owner cannot log in either')),
+    _own(27, "27-any-string", ARTICLE_1_10, "JSON 能带来的任何字符串都有回答", "Any string JSON can carry gets an answer",
+         ("core/tool.py", "api/be.py"),
+         "账号和密码里单独的代理字符（\\ud800）也能编码：回答在统一格式里，失败照样计数。",
+         "A lone surrogate (\\ud800) in the account or password is encoded too: the answer is in the envelope, and "
+         "the failure is counted.",
+         ('账号是 "\\ud800" 的登录回答 500，日志里一段调用栈，从不限速', 'a login for the account "\\ud800" is a 500 '
+          'with a traceback in the log, and never throttled')),
+    _own(28, "28-hash-queue", ARTICLE_1_10, "哈希的队有上限，主人排最前", "A bounded queue for the hash, the owner first",
+         ("config.py", "api/be.py"),
+         "等哈希的登录最多排 PASSWORD_QUEUE 个，再多的立刻回答 503；带可信设备 cookie 的登录排在最前面。",
+         "At most PASSWORD_QUEUE logins wait for the hash, more are answered 503 at once; a login with a trusted "
+         "device cookie goes first.",
+         ('几个地址同时猜密码，主人的登录要排十几秒的队', 'guesses from a few addresses at once make the owner\'s login '
+          'queue for over ten seconds')),
+    _own(29, "29-own-site", ARTICLE_1_10, "只认自己的网站：跨站登录和陌生主机名", "Our own site only: cross-site logins and "
+         "unknown host names", ("config.py", "core/app.py", "api/be.py"),
+         "跨站的登录回答 403；Host 不在 ALLOWED_HOSTS 里的请求回答 400。",
+         "A cross-site login is answered 403; a request whose Host is not in ALLOWED_HOSTS is answered 400.",
+         ('别的网站能替浏览器登录、删掉它的 cookie；DNS 重绑定的网页能登录并读到 token', 'another site can log the browser '
+          'in or delete its cookie; a DNS-rebinding page can log in and read the token')),
+    _own(30, "30-browser-headers", ARTICLE_1_09, "不许放进框架，不许缓存", "No frames, no caches",
+         ("core/app.py",),
+         "每个回答都带 frame-ancestors 'none' 和 X-Frame-Options: DENY，接口的回答还带 Cache-Control: no-store。",
+         "Every answer says frame-ancestors 'none' and X-Frame-Options: DENY, and the API's say Cache-Control: "
+         "no-store too.",
+         ('后台页面可以被别的网站放进框架；带 token 的回答可以被缓存', 'another site can frame the back office; answers '
+          'with a token may be cached')),
+    _own(31, "31-session-lifetime", ARTICLE_1_09, "会话的总寿命", "A session's whole lifetime",
+         ("config.py", "core/session.py"),
+         "token 记下登录的时刻，会话从登录起最多 SESSION_MAX_AGE 秒（12 小时），用得再勤也要重新登录。",
+         "The token records when it logged in, and a session lasts SESSION_MAX_AGE seconds (12 hours) from then, "
+         "however busy.",
+         ('一直在用的 token 永远有效', 'a token in use stays valid for ever')),
+    _own(32, "32-logout-wins", ARTICLE_1_10, "退出不会被续期撤销", "No refresh undoes a logout",
+         ("core/file_counters.py", "core/file_store.py"),
+         "文件存储的写、续期、删除都加锁，续期先确认还是这个 token 才写，刚退出的会话不会被写回去。",
+         "The file store locks while it writes, refreshes or deletes, and a refresh writes only while the file still "
+         "holds its token, so a session just logged out is never written back.",
+         ('几个工作进程时，和退出同时发生的续期会把会话写回去', 'with several workers, a refresh at the moment of a logout '
+          'writes the session back')),
+    _own(33, "33-redis-limits", ARTICLE_1_09, "Redis 到了极限：等连接，满了回答 503，不说密码",
+         "Redis at its limits: wait for a connection, a 503 when full, no password said",
+         ("config.py", "core/redis_store.py"),
+         "连接用完时排队等一条（最多 1 秒）；Redis 内存满了回答 503、日志一行；SESSION_STORE 写错时不显示密码。",
+         "When every connection is in use a request waits for one (1 second at most); a full Redis is a 503 with one "
+         "log line; a mistyped SESSION_STORE is reported without its password.",
+         ('Redis 好好的，同时的请求一多就回答 503；Redis 满了是 500 和调用栈；SESSION_STORE 写错时打印出密码',
+          'many requests at once get a 503 while Redis is well; a full Redis is a 500 with a traceback; a mistyped '
+          'SESSION_STORE prints its password')),
 )
 
 LAST = CHAPTERS[-1]
