@@ -204,6 +204,12 @@ def recording(view, name, calls: list):
     return stand_in
 
 
+def files_in(session_dir) -> list:
+    """The names of the files in the session folder, but the lock file the file store keeps there from
+    step 32 on (`session_lock`: it never holds a session)."""
+    return [p.name for p in session_dir.iterdir() if p.name != "session_lock"]
+
+
 def set_cookies(response) -> list:
     return response.headers.get_list("set-cookie")
 

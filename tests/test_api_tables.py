@@ -54,10 +54,22 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
             m.setattr(module, "STORE", module.makeStore("redis://127.0.0.1:%d/0" % free_port()))
             return client.get("session", cookie=token)
 
+    def hash_queue_full():  # (the hash-queue step on) no free hashing thread and a queue that takes no more logins
+        from conftest import loaded
+
+        be = loaded(chapter).module("api.be")
+        with monkeypatch.context() as m:
+            m.setattr(be, "HASHES", be.HashQueue(0, 0))
+            return client.login()
+
     scenarios = {
         "bad parameters": lambda: client.post("login", content=b"{}"),
         "wrong account or password": lambda: client.login("admin", "wrong"),
         **({"too many failures, must wait": throttled} if chapter.number >= step("throttle") else {}),
+        **({"too many logins waiting for the hash": hash_queue_full} if chapter.number >= step("hash-queue") else {}),
+        **({"sent from another site": lambda: client.post("login", json={"account": "admin", "password": "123456"},
+                                                          headers={"Sec-Fetch-Site": "cross-site"})}
+           if chapter.number >= step("own-site") else {}),
         "right": client.login,
         **({"a valid session, refreshed": session_with_login,
             "no valid session": lambda: client.get("session")} if chapter.number >= step("sliding-session") else {}),
@@ -68,6 +80,8 @@ def test_readme_api_table_is_what_the_app_answers(chapter, client, clock, config
         "unknown path": lambda: client.get("/api/v1/be/nothing-here"),
         "wrong method": lambda: client.request("DELETE", "login"),
         "request too large": None,  # Sanic's own server enforces it, not ASGI: see the real-server test
+        **({"a Host name not in ALLOWED_HOSTS": lambda: client.get("session", headers={"Host": "evil.example"})}
+           if chapter.number >= step("own-site") else {}),
         "the server failed": broken,
         **({"the session store (Redis) is unreachable": store_unreachable}
            if chapter.number >= step("redis-outage") else {}),

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from support import each_case
+from support import each_case, files_in
 
 pytestmark = pytest.mark.since("atomic-files")
 
@@ -53,7 +53,7 @@ def test_session_file_is_written_aside_then_renamed(chapter, session, session_di
     clock.advance(5)
     session.updataToken("admin|manage|" + token)
     assert seen == [(True, "%s,%d" % (token, clock.now - 5), "%s,%d" % (token, clock.now))]
-    assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE], "no temporary file is left"
+    assert files_in(session_dir) == [ADMIN_FILE], "no temporary file is left"
 
 
 @pytest.mark.skipif(os.name == "nt", reason="POSIX permissions")

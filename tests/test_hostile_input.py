@@ -3,7 +3,7 @@ touched, and every error is answered in the envelope. The attacks themselves
 (a cookie that walks out of the session folder, hostile bodies) are in test_lab.py."""
 import pytest
 
-from support import each_case, envelope
+from support import each_case, envelope, files_in
 from tutorial.lab import FileAccess
 
 pytestmark = pytest.mark.since("hostile-input")
@@ -17,7 +17,7 @@ HOSTILE = ["admin|../outside/manage|" + TOKEN, "admin|/etc/manage|" + TOKEN, "ad
 
 def test_hostile_values_touch_no_file(chapter, session, session_dir, clock):
     session.makeToken("admin", "manage")
-    before = {p.name: p.read_text() for p in session_dir.iterdir()}
+    before = {name: (session_dir / name).read_text() for name in files_in(session_dir)}
 
     def check(value):
         with FileAccess() as access:
@@ -25,7 +25,7 @@ def test_hostile_values_touch_no_file(chapter, session, session_dir, clock):
             session.clearToken(value)
             session.updataToken(value)
         assert access.paths == [], "no file may be opened for %r: %s" % (value, access.paths)
-        assert {p.name: p.read_text() for p in session_dir.iterdir()} == before
+        assert {name: (session_dir / name).read_text() for name in files_in(session_dir)} == before
 
     each_case(HOSTILE, check, "value")
 
@@ -34,7 +34,7 @@ def test_make_token_refuses_unsafe_names(chapter, session, session_dir, clock):
     def check(user, group):
         with pytest.raises(ValueError):
             session.makeToken(user, group)
-        assert list(session_dir.iterdir()) == []
+        assert files_in(session_dir) == []
 
     each_case([("../x", "manage"), ("admin", "staff"), ("a|b", "manage"), (None, "manage")], check, "user, group")
 

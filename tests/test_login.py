@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from support import (WrongAnswer, cookie_attributes, each_case, envelope, expect_answer, login_token, set_cookies,
-                     successful_login)
+from support import (WrongAnswer, cookie_attributes, each_case, envelope, expect_answer, files_in, login_token,
+                     set_cookies, successful_login)
 
 # The rules of this repository that the article's code does not follow: a
 # learner's project hears them as notes, not failures (see learner.py).
@@ -57,7 +57,7 @@ def assert_cookie_deleted(response):
 def test_login_right_credentials_answers_login_succeeded(chapter, client, session_dir):
     res = client.login()
     expect_answer(res, (200, 0, "登录成功"))
-    assert list(session_dir.iterdir()) == [], "before chapter 04 a login creates no session file"
+    assert files_in(session_dir) == [], "before chapter 04 a login creates no session file"
     assert set_cookies(res) == []
 
 
@@ -84,7 +84,7 @@ def test_login_wrong_credentials_answers_400(chapter, client, session_dir):
         res = client.post("login", json=data)
         expect_answer(res, (200, 400, "用户名或密码错误"))
         # (from the throttle step, 12, the folder also keeps the failed-login counters, login_*; no session, though)
-        sessions = [p.name for p in session_dir.iterdir() if not p.name.startswith("login_")]
+        sessions = [name for name in files_in(session_dir) if not name.startswith("login_")]
         assert sessions == [], "a failed login must not create a session file"
 
     each_case(WRONG, check, "data")

@@ -83,6 +83,17 @@ def answers_of(chapter, client, broken_folder=None) -> set:
             seen.add(envelope(client.get("session", cookie="admin|manage|" + "0" * 32)))
         finally:
             module.STORE = real
+    if chapter.number >= step("hash-queue"):  # the queue for the hashing thread full: the server is busy
+        be = loaded(chapter).module("api.be")
+        real, be.HASHES = be.HASHES, be.HashQueue(0, 0)
+        try:
+            seen.add(envelope(client.login()))
+        finally:
+            be.HASHES = real
+    if chapter.number >= step("own-site"):  # a login from another site; a Host name the app does not answer to
+        seen.add(envelope(client.post("login", content=b'{"account":"admin","password":"123456"}',
+                                      headers={"Sec-Fetch-Site": "cross-site"})))
+        seen.add(envelope(client.get("session", headers={"Host": "evil.example"})))
     if chapter.number >= step("throttle"):  # wrong passwords until the login is throttled
         for _ in range(10):
             seen.add(envelope(client.post("login", content=b'{"account":"admin","password":"000000"}')))

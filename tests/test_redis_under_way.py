@@ -7,7 +7,7 @@ import pytest
 
 from support import envelope, run_now
 from test_attempts_under_way import WRONG, checks  # noqa: F401 (a fixture the tests below use)
-from test_failures_not_attempts import RIGHT, at_once
+from test_failures_not_attempts import RIGHT, at_once, unbounded_hash_queue  # noqa: F401 (an autouse fixture)
 from test_redis_store import redis_keys, redis_stores, store, client, session  # noqa: F401 (the Redis fixtures)
 from tutorial.chapters import step
 

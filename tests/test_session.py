@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from support import each_case
+from support import each_case, files_in
 
 ADMIN_FILE = "manage_21232f297a57a5a743894a0e4a801fc3"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -40,7 +40,7 @@ def test_make_token_returns_user_group_token(chapter, session, clock):
 @pytest.mark.look_at("makeToken", r"TEMPPATH|open|write|echo")
 def test_make_token_writes_token_and_time_to_group_md5_file(chapter, session, session_dir, clock):
     token = session.makeToken("admin", "manage").split("|")[2]
-    assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE], (
+    assert files_in(session_dir) == [ADMIN_FILE], (
         "makeToken('admin', 'manage') should write exactly one file, temp/" + ADMIN_FILE)
     assert stored(session_dir) == (token, str(clock.now)), (
         "the session file should hold 'token,time' with the Unix time in whole seconds")
@@ -82,7 +82,7 @@ def test_make_token_keeps_a_given_token_and_replaces_the_file(chapter, session, 
 @pytest.mark.since(1)
 def test_make_token_names_file_after_group_and_user(chapter, session, session_dir, clock):
     session.makeToken("editor", "manage")
-    assert [p.name for p in session_dir.iterdir()] == ["manage_" + hashlib.md5(b"editor").hexdigest()]
+    assert files_in(session_dir) == ["manage_" + hashlib.md5(b"editor").hexdigest()]
 
 
 # ---------------------------------------------------------------- checkToken (02)
@@ -157,8 +157,10 @@ def test_check_token_compares_token_before_expiry(chapter, session, clock):
 @pytest.mark.since(2)
 def test_check_token_reads_a_file_with_trailing_newline(chapter, session, session_dir, clock):
     # The article wrote the file with `echo`, which adds a newline.
-    (session_dir / ADMIN_FILE).write_text("0123456789abcdef0123456789abcdef,%d\n" % clock.now)
-    assert session.checkToken("admin|manage|0123456789abcdef0123456789abcdef") == 0
+    # (From step 31 on a token's first 8 digits are its login's time: this one logged in just now.)
+    token = "%08x" % clock.now + "89abcdef0123456789abcdef"
+    (session_dir / ADMIN_FILE).write_text("%s,%d\n" % (token, clock.now))
+    assert session.checkToken("admin|manage|" + token) == 0
 
 
 @pytest.mark.since(2)
@@ -178,14 +180,14 @@ def test_check_token_changes_nothing(chapter, session, session_dir, clock):
 def test_clear_token_deletes_the_session_file(chapter, session, session_dir, clock):
     token = session.makeToken("admin", "manage")
     session.clearToken(token)
-    assert list(session_dir.iterdir()) == [], "clearToken left temp/%s in place; it should delete it" % ADMIN_FILE
+    assert files_in(session_dir) == [], "clearToken left temp/%s in place; it should delete it" % ADMIN_FILE
     assert session.checkToken(token) == 4
 
 
 @pytest.mark.since(3)
 def test_clear_token_on_missing_file_does_nothing(chapter, session, session_dir, clock):
     session.clearToken("admin|manage|0123456789abcdef0123456789abcdef")  # must not raise
-    assert list(session_dir.iterdir()) == []
+    assert files_in(session_dir) == []
 
 
 @pytest.mark.since(3)
@@ -232,6 +234,6 @@ def test_updata_token_on_expired_session_makes_it_valid_again(chapter, session, 
 def test_updata_token_wrong_shape_does_nothing(chapter, session, session_dir, clock):
     def check(value):
         session.updataToken(value)
-        assert list(session_dir.iterdir()) == []
+        assert files_in(session_dir) == []
 
     each_case(WRONG_SHAPES, check, "value")

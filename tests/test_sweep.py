@@ -7,7 +7,7 @@ import pytest
 
 from tutorial.chapters import step
 
-from support import envelope
+from support import envelope, files_in
 
 pytestmark = pytest.mark.since("sweep")
 
@@ -69,9 +69,9 @@ def test_sweep_leaves_every_file_it_cannot_prove_is_its_own(chapter, session, se
         (session_dir / ("manage_" + "b" * 32)).symlink_to(outside)
     except OSError:
         pass  # no symbolic links here
-    before = sorted(p.name for p in session_dir.iterdir())
+    before = sorted(files_in(session_dir))
     assert session.sweepTokens() == 0
-    assert sorted(p.name for p in session_dir.iterdir()) == before
+    assert sorted(files_in(session_dir)) == before
     assert outside.read_text() == "%s,1000" % TOKEN
 
 
@@ -86,7 +86,7 @@ def test_sweep_never_deletes_a_session_written_meanwhile(chapter, session, sessi
         session.sweepTokens()
     assert other.token is not None, "the sweep made fewer than %d file operations: %s" % (nth, other.operations)
     assert session.checkToken(other.token) == 0
-    assert [p.name for p in session_dir.iterdir()] == [ADMIN_FILE]
+    assert files_in(session_dir) == [ADMIN_FILE]
 
 
 def test_logins_do_not_sweep(chapter, client, session_dir):

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from support import AppClient, envelope
+from support import AppClient, envelope, files_in
 from test_login import assert_cookie_deleted
 from tutorial.chapters import step
 
@@ -102,7 +102,7 @@ def test_counts_are_forgotten_after_a_quiet_while(chapter, client, clock, config
 
 def test_counters_are_files_shared_through_the_session_folder(chapter, client, session_dir, clock):
     client.login("admin", "wrong")
-    names = sorted(p.name for p in session_dir.iterdir())
+    names = sorted(files_in(session_dir))
     assert [n[:14] for n in names] == ["login_account_", "login_address_"]
     assert names[0] == "login_account_21232f297a57a5a743894a0e4a801fc3"
     assert (session_dir / names[0]).read_text() == (
@@ -111,7 +111,7 @@ def test_counters_are_files_shared_through_the_session_folder(chapter, client, s
     if os.name != "nt":
         assert all((session_dir / n).stat().st_mode & 0o777 == 0o600 for n in names)
     assert envelope(client.login())[1] == 0
-    left = [p.name for p in session_dir.iterdir() if p.name != "device_secret"]  # (device cookies' key, step 26 on)
+    left = [name for name in files_in(session_dir) if name != "device_secret"]  # (device cookies' key, step 26 on)
     assert left == [ADMIN_FILE], "a right password deletes both counters"
 
 

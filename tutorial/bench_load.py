@@ -145,12 +145,12 @@ class _Connection:
 
     @staticmethod
     def _post(body: str) -> bytes:
-        return b"POST %slogin HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\n\r\n%s" % (
+        return b"POST %slogin HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n%s" % (
             PREFIX.encode(), len(body), body.encode())
 
     @staticmethod
     def _get(cookie: str, endpoint: str = "logout") -> bytes:
-        return b"GET %s%s HTTP/1.1\r\nHost: b\r\nCookie: %s\r\n\r\n" % (PREFIX.encode(), endpoint.encode(),
+        return b"GET %s%s HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: %s\r\n\r\n" % (PREFIX.encode(), endpoint.encode(),
                                                                              cookie.encode())
 
     def request(self) -> bytes:

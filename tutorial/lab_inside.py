@@ -19,6 +19,12 @@ import threading
 import time
 from pathlib import Path
 
+try:
+    import fcntl  # Linux, macOS
+except ImportError:  # Windows
+    fcntl = None
+    import msvcrt
+
 from tutorial.lab import _install_audit_hook, _listeners
 
 
@@ -87,15 +93,36 @@ class LoginAt:
     """While active, runs `session.makeToken('admin', 'manage')` (another
     worker's login of the same account) just before the `nth` file operation
     Python makes in the session folder: an audit hook runs before the
-    operation itself."""
+    operation itself. From step 32 on the file store holds a lock while it
+    writes or deletes a session; while the logout holds it, the other login
+    waits for it (here: runs once the logout is over), as another worker's would."""
 
     EVENTS = ("open", "os.remove", "os.rename", "os.link", "os.replace")
 
     def __init__(self, session, nth: int):
         self.session, self.nth, self.token = session, nth, None
         self.folder = os.path.abspath(session.TEMPPATH.rstrip("/\\"))
-        self.operations = []
+        self.operations, self.waited = [], False
         _install_audit_hook()
+
+    def _lock_held(self) -> bool:
+        path = getattr(getattr(self.session, "STORE", None), "lockPath", None)
+        try:
+            fd = os.open(path, os.O_RDWR) if path else None
+        except FileNotFoundError:
+            return False
+        if fd is None:
+            return False
+        try:
+            if fcntl:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            else:
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return False  # (closing the file lets it go again)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)
 
     def _on(self, event, args):
         if self.token is not None or event not in self.EVENTS or not args:
@@ -107,7 +134,10 @@ class LoginAt:
         self.operations.append(event)
         if len(self.operations) == self.nth:
             self.token = ""  # no more hooks while the other login itself runs
-            self.token = self.session.makeToken("admin", "manage")
+            if self._lock_held():
+                self.waited = True  # it would wait for the lock: it runs when the logout has let go
+            else:
+                self.token = self.session.makeToken("admin", "manage")
 
     def __enter__(self):
         _listeners.append(self)
@@ -115,6 +145,8 @@ class LoginAt:
 
     def __exit__(self, *exc):
         _listeners.remove(self)
+        if self.waited:
+            self.token = self.session.makeToken("admin", "manage")
 
 
 def logout_meets_a_login(session, nth: int) -> dict:
@@ -127,7 +159,8 @@ def logout_meets_a_login(session, nth: int) -> dict:
         session.clearToken(mine)
     survived = other.token and session.checkToken(other.token) == 0
     session.clearToken(other.token or mine)
-    return {"operations": other.operations, "login_ran": bool(other.token), "survived": bool(survived)}
+    return {"operations": other.operations, "login_ran": bool(other.token), "survived": bool(survived),
+            "waited": other.waited}
 
 
 # ------------------------------------------------------------------ 5. the password in the code
