@@ -40,9 +40,13 @@ def checkedStore(value):
     except ValueError:
         fine = False
     if not fine:
+        # 地址里可能有 Redis 的密码（redis://:密码@主机）：说错在哪里时把它换成 ***，密码不进终端和日志。
+        # The URL may hold Redis's password (redis://:password@host): it becomes *** when we say what is wrong,
+        # so the password reaches no terminal and no log.
+        shown = re.sub(r'^([^:]*:/*[^:/@]*:).*@', r'\1***@', re.sub(r'(password=)[^&#]*', r'\1***', value))
         raise SystemExit('SESSION_STORE 设置错误：%r 既不是 file，也不是 redis://主机:端口/库号 这样的地址。'
                          ' / SESSION_STORE is wrong: %r is neither file nor a Redis URL such as '
-                         'redis://localhost:6379/0.' % (value, value))
+                         'redis://localhost:6379/0.' % (shown, shown))
     return value
 
 
@@ -77,6 +81,13 @@ PASSWORD_ITERATIONS = int(os.environ.get('PASSWORD_ITERATIONS') or 600000)
 # with 1 thread leaves one core to the event loop. Rule: workers × threads < cores.
 PASSWORD_THREADS = int(os.environ.get('PASSWORD_THREADS') or 1)
 
+# 每个工作进程里最多几个登录排队等哈希线程；再来的立刻得到 503 和 Retry-After: 1，而不是排几秒钟的队。
+# 带着可信设备 cookie 的登录不受这个限制，而且排在最前面（见 api/be.py 的 HashQueue）。
+# At most this many logins per worker wait for a hashing thread; one more is answered 503 with Retry-After: 1 at
+# once instead of queueing for seconds. Logins with a trusted device cookie are not limited and go first (HashQueue
+# in api/be.py).
+PASSWORD_QUEUE = int(os.environ.get('PASSWORD_QUEUE') or 4)
+
 # 登录限速：账号、客户端地址各自前 LOGIN_FREE_FAILURES 次失败不受限，之后每次要等 1、2、4……秒，
 # 最多 LOGIN_MAX_WAIT 秒；LOGIN_FORGET 秒没有尝试就从头计数。
 # Login throttling, per account and per client address: LOGIN_FREE_FAILURES free failures, then waits of
@@ -98,6 +109,11 @@ LOGIN_STALE = 60
 # swept away (by each worker, in a background thread, never during a request;
 # not with Redis, which deletes expired keys itself).
 SESSION_TTL = 3600
+# 不管用得多勤，一个会话从登录起最多 SESSION_MAX_AGE 秒（默认 12 小时），到时必须重新登录：
+# 偷到的 token 不能靠一直用下去而永远有效。
+# However busy, a session lasts SESSION_MAX_AGE seconds from its login at most (12 hours by default), then a new
+# login is needed: a stolen token cannot be kept alive for ever by using it.
+SESSION_MAX_AGE = int(os.environ.get('SESSION_MAX_AGE') or 12 * 3600)
 SWEEP_EVERY = int(os.environ.get('SESSION_SWEEP_EVERY') or 300)
 
 # 滑动会话：受保护的请求会给会话续期，让一直在用的人不掉线；但同一个会话最多每 SESSION_REFRESH 秒
@@ -116,6 +132,16 @@ GROUPS = ('manage',)
 # when deploying (the same on every machine); unset, one is made and kept in the session folder (or in Redis).
 DEVICE_SECRET = os.environ.get('DEVICE_SECRET') or None
 DEVICE_DAYS = 180
+
+# 本应用认的主机名：请求的 Host 头（不看端口）必须是其中之一，否则回答 400。一个网页可以让自己的域名临时指向 127.0.0.1
+# （DNS 重绑定），浏览器就把它当成同一个网站，让它读到回答；它的请求带的是它自己的域名，在这里就被拒绝了。
+# 部署时用环境变量 ALLOWED_HOSTS 设置，逗号分开，例如 ALLOWED_HOSTS=example.com,www.example.com。
+# The host names this app answers to: the request's Host header (its port aside) must be one of them, or the
+# answer is 400. A web page can point its own domain at 127.0.0.1 for a moment (DNS rebinding) and the browser lets
+# it read the answers as if it were this site; its requests carry its own domain name, and are refused here.
+# When deploying, set the ALLOWED_HOSTS environment variable, comma-separated: ALLOWED_HOSTS=example.com,www.example.com.
+ALLOWED_HOSTS = tuple(name.strip().lower() for name in
+                      (os.environ.get('ALLOWED_HOSTS') or '127.0.0.1,localhost,::1').split(',') if name.strip())
 
 # https 部署时设为 1：cookie 加上 Secure，只通过 https 发送。本地教程用 http，所以默认关闭。
 # Set to 1 for an https deployment: the cookie gets Secure and travels over https only.

@@ -2,6 +2,8 @@
 # -*- coding: UTF-8 -*-
 import asyncio
 import hmac
+from collections import deque
+from contextlib import asynccontextmanager
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from urllib.parse import urlsplit
@@ -10,12 +12,13 @@ from sanic import Blueprint
 from sanic.exceptions import BadRequest
 from sanic.log import error_logger
 
-from config import COOKIE_SECURE, DEVICE_DAYS, MANAGER, PASSWORD_THREADS, PREFIX, SESSION_STORE, SWEEP_EVERY
+from config import COOKIE_SECURE, DEVICE_DAYS, MANAGER, PASSWORD_QUEUE, PASSWORD_THREADS, PREFIX, SESSION_STORE, \
+    SWEEP_EVERY
 # 会话函数是 async 的（会话存储可能要经过网络），所以下面调用它们时都要 await。
 # The session functions are async (the session store may be over the network): await them.
 from core.session import makeToken, checkToken, clearToken, updataToken, sweepTokens, holdLogin, loginEnded, \
     openSession, loginCounters, makeDevice
-from core.tool import ok, fail, checkParam, checkPassword
+from core.tool import ok, fail, checkParam, checkPassword, utf8
 
 # 后台接口的蓝图，所有地址都以 /api/v1/be/ 开头。
 # The back-office blueprint: every URL starts with /api/v1/be/.
@@ -50,9 +53,66 @@ async def passwordMatches(password, stored):
     return await asyncio.get_running_loop().run_in_executor(HASHING, checkPassword, password, stored)
 
 
+# 等哈希线程的登录排成两队：带着可信设备 cookie 的（主人）排在前面，而且不限人数；别的最多 PASSWORD_QUEUE 个，
+# 队满了（full）登录立刻回答 503。于是一群地址同时猜密码，主人也只等正在算的那一个哈希，而不是整条队。
+# Logins waiting for a hashing thread form two queues: those with a trusted device cookie (the owner) go first,
+# however many; the others, PASSWORD_QUEUE at most: when full, a login is answered 503 at once. So while many
+# addresses guess at once, the owner waits for the hash being computed, not for the whole queue.
+class HashQueue:
+    def __init__(self, threads, limit):
+        self.free, self.limit = threads, limit
+        self.first, self.rest = deque(), deque()
+
+    # 线程都在忙，排队的也满了。/ Every thread is busy and the queue is full.
+    def full(self):
+        return not self.free and len(self.rest) >= self.limit
+
+    # async with HASHES.turn(trusted): 轮到这个登录用哈希线程了。/ this login's turn for a hashing thread.
+    @asynccontextmanager
+    async def turn(self, trusted):
+        if self.free:
+            self.free -= 1
+        else:
+            queue, turn = self.first if trusted else self.rest, asyncio.get_running_loop().create_future()
+            queue.append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:  # the client went away while it waited
+                if turn in queue:
+                    queue.remove(turn)
+                elif not turn.cancelled():
+                    self.next()  # its turn had come: hand it on
+                raise
+        try:
+            yield
+        finally:
+            self.next()
+
+    # 一个哈希算完了：线程交给排在最前面的登录，没有人等就空着。/ A hash is done: the thread goes to the first in line.
+    def next(self):
+        for queue in (self.first, self.rest):
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():  # (done: cancelled, its client gone)
+                    turn.set_result(None)
+                    return
+        self.free += 1
+
+
+HASHES = HashQueue(PASSWORD_THREADS, PASSWORD_QUEUE)
+
+
 # 登录 / Log in
 @bp.route('login', methods=['POST'])
 async def login(request):
+    # 别的网站上的网页不能替用户登录（把浏览器登进攻击者的账号，即登录 CSRF），也不能借登录失败删掉用户的 cookie：
+    # 跨站的登录请求回答 403，什么也不动。规则和退出一样（crossSite，见下面）。
+    # A page on another site can neither log the browser in (into an account of the attacker's: login CSRF) nor
+    # delete the user's cookie through a failed login: a cross-site login is answered 403 and changes nothing.
+    # The rule is the logout's (crossSite, below).
+    if crossSite(request):
+        return fail('拒绝跨站请求', 403, 403)
+
     # request.json 不看 Content-Type（curl -d 也行），但请求体不是 JSON 时会抛出
     # BadRequest。这里把它当成“参数错误”，而不是让服务器回答 500。
     # request.json ignores the Content-Type (curl -d works), but raises BadRequest
@@ -77,6 +137,14 @@ async def login(request):
     account, password = dat['account'], dat['password']
     address = request.client_ip
     counters = await loginCounters(account, address, request.cookies.get('device'))
+    # 服务器忙：等哈希的登录已经排满了，立刻回答 503，一秒后再试。可信设备（只有自己的计数）不受影响。
+    # The server is busy: the queue for the hash is full, so answer 503 at once; try again in a second.
+    # A trusted device (counted on its own) is never turned away.
+    trusted = counters[0].startswith('login_device_')
+    if not trusted and HASHES.full():
+        res = fail('服务器忙，请稍后再试', 503, 503)
+        res.headers['Retry-After'] = '1'
+        return res
     wait = await holdLogin(counters)
     if wait:
         res = fail('登录尝试过多，请稍后再试', 429, 429)
@@ -84,14 +152,15 @@ async def login(request):
         return dropCookie(res)
 
     # 账号和密码都用与内容无关的时间比较，而且两个都比完再下结论：
-    # 回答的快慢不会透露账号对不对、密码对了几位。
+    # 回答的快慢不会透露账号对不对、密码对了几位。JSON 能带来的任何字符串都能比（utf8 见 core/tool.py）。
     # Account and password are both compared in constant time, and both before
-    # deciding: how fast the answer comes reveals neither.
+    # deciding: how fast the answer comes reveals neither. Any string JSON can carry compares (utf8: core/tool.py).
     rightAccount = isinstance(account, str) and hmac.compare_digest(
-        account.encode('utf-8', 'surrogateescape'), manageData['username'].encode('utf-8'))
+        utf8(account), manageData['username'].encode('utf-8'))
     rightPassword = False
     try:
-        rightPassword = await passwordMatches(password, manageData['password'])
+        async with HASHES.turn(trusted):
+            rightPassword = await passwordMatches(password, manageData['password'])
     finally:
         # 这次尝试结束了（出错、客户端断开也算结束）：错了记一次失败，对了这个账号和这个地址都从头计数。
         # The attempt has ended (an error or a client gone ends it too): wrong is one failure; right starts both again.

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # -*- coding: UTF-8 -*-
 import os
+from urllib.parse import urlsplit
 
 from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.log import error_logger
 
+from config import ALLOWED_HOSTS, PREFIX
 from core.session import StoreUnavailable
 from core.tool import fail
 
@@ -18,6 +20,40 @@ app = Sanic('webapp')
 app.config.REQUEST_MAX_SIZE = 64 * 1024
 
 MESSAGES = {400: '参数错误', 401: '没有权限', 404: '接口不存在', 405: '请求方法错误', 413: '请求太大'}
+
+
+# 每个请求先看 Host 头：不是 ALLOWED_HOSTS（config.py）里的主机名，就回答 400，接口根本不运行。
+# Every request first shows its Host header: a name not in ALLOWED_HOSTS (config.py) gets a 400, and no endpoint runs.
+@app.on_request
+async def knownHost(request):
+    if request.route is None:  # 没有这个接口（或者请求头太大）：404（413）不变 / no endpoint (or a head too large): 404 (413) stands
+        return
+    try:
+        name = urlsplit('//' + request.host).hostname
+    except ValueError:  # such as '[' alone
+        name = None
+    if name not in ALLOWED_HOSTS:
+        return fail('主机名不被允许', 400, 400)
+
+
+# 每个回答都告诉浏览器两件事。
+#   不许放进别的网站的框架（iframe）里：否则别的网站可以把后台页面叠在自己的按钮下面，骗用户点到“退出”（点击劫持）。
+#   CSP 的 frame-ancestors 'none' 是现在的写法，X-Frame-Options: DENY 给老浏览器。
+#   接口的回答（里面有 token 或会话）不许存进任何缓存（浏览器的、代理的）：Cache-Control: no-store；
+#   Vary: Cookie 说明回答随 cookie 而变，不能把一个人的回答给另一个人。
+# Every answer tells the browser two things.
+#   Not inside another site's frame (iframe): otherwise another site can lay the back office under buttons of its
+#   own and trick the user into clicking "log out" (clickjacking). CSP frame-ancestors 'none' says so today,
+#   X-Frame-Options: DENY to older browsers.
+#   The API's answers (they carry tokens and sessions) go into no cache, the browser's or a proxy's:
+#   Cache-Control: no-store; Vary: Cookie says the answer depends on the cookie, so one person's is never another's.
+@app.on_response
+async def browserRules(request, response):
+    response.headers['Content-Security-Policy'] = "frame-ancestors 'none'"
+    response.headers['X-Frame-Options'] = 'DENY'
+    if request.path.startswith(PREFIX['be']):
+        response.headers['Cache-Control'] = 'no-store'
+        response.headers['Vary'] = 'Cookie'
 
 
 # 服务器自己出了错（5xx）：在服务器日志里写一行原因，后面跟着完整的调用栈，

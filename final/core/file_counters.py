@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+from contextlib import contextmanager
 
 from config import LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, LOGIN_STALE
 
@@ -150,6 +151,17 @@ def _open(path, create=True):
             os.close(fd)
             raise
         _unlockAndClose(fd)  # deleted while we waited for the lock: start again with the file there now
+
+
+# with locked(path): 锁住 path（没有就新建）直到 with 结束；会话文件用它（core/file_store.py）。
+# with locked(path): hold path locked (made if missing) for the with block; the session files use it (core/file_store.py).
+@contextmanager
+def locked(path):
+    fd, _ = _open(path)
+    try:
+        yield
+    finally:
+        _unlockAndClose(fd)
 
 
 def _parse(data):

@@ -41,6 +41,12 @@ class FileStore:
         # 只有运行服务器的用户能读写这个文件夹。/ Only the user running the server may read or write the folder.
         self.folder = os.path.join(folder, '')
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        # 写、续期、删除会话时锁住这个文件（读不用锁）：续期在锁里先确认文件里还是这个 token 才写，
+        # 所以另一个进程刚退出（删了文件）或又登录了（换了 token）的会话，续期不会把旧的写回去。
+        # Writing, refreshing and deleting a session hold this file locked (reading does not): a refresh makes sure,
+        # inside the lock, that the file still holds this token before it writes, so it never writes back a
+        # session another worker has just logged out (deleted) or logged in again (another token).
+        self.lockPath = self.folder + 'session_lock'
 
     # parsed 是会话函数检查过的 (用户名, 组, token)，所以路径一定在会话文件夹里面。
     # parsed is the (user, group, token) the session functions have checked, so the path is always inside the folder.
@@ -51,16 +57,24 @@ class FileStore:
         return self._read(self.path(parsed))
 
     async def write(self, parsed, value):
-        self._write(self.path(parsed), value)
+        with counters.locked(self.lockPath):
+            self._write(self.path(parsed), value)
 
     # 删除会话，但只删仍然属于这个 token 的那一个。/ Delete the session, but only while it still holds this token.
     async def removeIf(self, parsed):
-        return self._removeIf(self.path(parsed), lambda saved: hmac.compare_digest(saved[0], parsed[2]))
+        with counters.locked(self.lockPath):
+            return self._removeIf(self.path(parsed), lambda saved: hmac.compare_digest(saved[0], parsed[2]))
 
-    # 续期：同一个 token，时间换成 now，像文章的 updataToken 用 makeToken 那样重写文件。
-    # Refresh: the same token with the time now, rewriting the file as the article's updataToken does with makeToken.
+    # 续期：文件里还是这个 token，才把时间换成 now 重写文件；刚退出或又登录了就什么也不做。返回是否续上了。
+    # Refresh: only while the file still holds this token, rewrite it with the time now; just logged out or logged
+    # in again: do nothing. Returns whether it did.
     async def refresh(self, parsed, now):
-        self._write(self.path(parsed), parsed[2] + ',' + now)
+        path = self.path(parsed)
+        with counters.locked(self.lockPath):
+            saved = self._read(path)
+            if saved is None or not hmac.compare_digest(saved[0], parsed[2]):
+                return False
+            self._write(path, parsed[2] + ',' + now)
         return True
 
     # 登录计数（core/file_counters.py）：这些计数哪个还要等，就返回要等的秒数；允许的尝试都在进行中，就返回 None；
@@ -195,7 +209,8 @@ class FileStore:
             saved = self._read(entry.path)
             if saved is None or now - saved[1] <= SESSION_TTL:
                 return 0
-            return int(self._removeIf(entry.path, lambda saved: now - saved[1] > SESSION_TTL))
+            with counters.locked(self.lockPath):
+                return int(self._removeIf(entry.path, lambda saved: now - saved[1] > SESSION_TTL))
         if COUNTER_NAME.fullmatch(name):
             saved = counters.readCounter(entry.path)
             if saved is None or now - max(saved[1], saved[3]) <= LOGIN_FORGET:

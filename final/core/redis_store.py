@@ -49,6 +49,13 @@ from config import LOGIN_FORGET, LOGIN_FREE_FAILURES, LOGIN_MAX_WAIT, LOGIN_STAL
 # count a failed login twice.
 TIMEOUT = 1
 
+# 每个工作进程最多 POOL 条到 Redis 的连接。同时在等 Redis 的请求比这还多时，多出来的排队等一条空出来的连接
+# （也算在上面的 TIMEOUT 秒里），而不是马上失败：Redis 好好的，就不该回答 503。
+# At most POOL connections to Redis per worker. When more requests than that wait for Redis at once, the others
+# queue for a connection to come free (within the TIMEOUT above) instead of failing at once: while Redis is well,
+# no request should get a 503.
+POOL = 50
+
 # 退出：键里存的还是这个 token 才删（另一台机器刚登录写下的新会话不会被删）。返回删了几个键（0 或 1）。
 # Logout: delete the key only while it still holds this token (a new session
 # another machine has just written stays). Returns the number of keys deleted (0 or 1).
@@ -133,8 +140,8 @@ SAVED = re.compile(r'([0-9a-f]{32}),(\d{1,10})')
 
 
 class StoreUnavailable(Exception):
-    """Redis 连不上（停了、网络断了、太慢）：core/app.py 回答 503。
-    The session store cannot be reached (stopped, cut off, too slow): core/app.py answers 503."""
+    """Redis 连不上（停了、网络断了、太慢）或者满了：core/app.py 回答 503。
+    The session store cannot be reached (stopped, cut off, too slow) or is full: core/app.py answers 503."""
 
 
 # 每次存取最多 TIMEOUT 秒；Redis 连不上时抛出的各种异常（store.unreachable）和超时，统一换成 StoreUnavailable。
@@ -150,6 +157,8 @@ def reachable(method):
             raise StoreUnavailable('session store unavailable: no answer within %s s' % TIMEOUT) from exc
         except store.unreachable as exc:
             raise StoreUnavailable('session store unavailable: %s' % exc) from exc
+        except store.full as exc:  # maxmemory reached, and Redis evicts nothing (noeviction)
+            raise StoreUnavailable('session store full: %s' % exc) from exc
     return call
 
 
@@ -158,15 +167,22 @@ class RedisStore:
         # redis 包（redis-py，它的 asyncio 客户端）在这里才导入：默认的文件存储用不着它，导入它要花一两百毫秒。
         # The redis package (redis-py, its asyncio client) is imported only here:
         # the default file store has no use for it, and importing it takes a tenth of a second or two.
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
-        from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+        from redis.exceptions import ConnectionError as RedisConnectionError, OutOfMemoryError, \
+            TimeoutError as RedisTimeoutError
 
         self.unreachable = (RedisConnectionError, RedisTimeoutError, OSError)
-        # decode_responses：读回来的是 str，不是 bytes。/ decode_responses: answers come back as str, not bytes.
-        self.redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=TIMEOUT, socket_timeout=None,
-                                    retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
+        # Redis 的内存用到了 maxmemory，又不许删别的键（noeviction）：写入都回答 OOM。也回答 503，日志里一行。
+        # Redis has used its maxmemory and may evict nothing (noeviction): every write is refused with OOM. A 503
+        # too, with one log line.
+        self.full = OutOfMemoryError
+        # decode_responses：读回来的是 str，不是 bytes。BlockingConnectionPool：连接用完了就等（见上面的 POOL）。
+        # decode_responses: answers come back as str, not bytes. BlockingConnectionPool: wait when all are in use (POOL).
+        self.redis = Redis.from_pool(BlockingConnectionPool.from_url(
+            url, max_connections=POOL, timeout=TIMEOUT, decode_responses=True, socket_connect_timeout=TIMEOUT,
+            socket_timeout=None, retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))))
         self.clearScript = self.redis.register_script(CLEAR)
         self.refreshScript = self.redis.register_script(REFRESH)
         self.holdScript = self.redis.register_script(HOLD)

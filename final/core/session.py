@@ -7,8 +7,8 @@ import re
 import secrets
 import time
 
-from config import DEVICE_SECRET, GROUPS, LOGIN_FREE_FAILURES, LOGIN_QUEUE, SESSION_DIR, SESSION_REFRESH, \
-    SESSION_STORE, SESSION_TTL
+from config import DEVICE_SECRET, GROUPS, LOGIN_FREE_FAILURES, LOGIN_QUEUE, SESSION_DIR, SESSION_MAX_AGE, \
+    SESSION_REFRESH, SESSION_STORE, SESSION_TTL
 from core.file_store import FileStore
 from core.redis_store import RedisStore, StoreUnavailable  # noqa: F401 (StoreUnavailable: for core/app.py)
 from core.tool import getMd5
@@ -65,7 +65,12 @@ async def makeToken(user, group, token=None):
         # source (32 hex digits), which nobody can rebuild from the user name and the time.
         # The article's MD5(user + time + five random digits) has a few hundred thousand
         # possible values, all tried in a second.
-        token = secrets.token_hex(16)
+        # token 的前 8 位是登录的时刻（十六进制的 Unix 秒），后 24 位是 96 位随机数：续期不换 token，
+        # 所以会话的年龄就写在 token 里，见 _born。96 位随机数照样没人猜得出来。
+        # The token's first 8 digits are the login's time (Unix seconds in hex), the other 24 are 96 random bits:
+        # a refresh keeps the token, so the session's age is in the token itself (see _born). 96 random bits are
+        # still far beyond guessing.
+        token = '%08x' % int(t) + secrets.token_hex(12)
     # 用户名和组也要合格（和 cookie 的规则一样），不合格的名字根本不写文件。
     # The user and group must pass the cookie's rules too: a bad name writes no file at all.
     parsed = _parse(user + '|' + group + '|' + token) if isinstance(user, str) else None
@@ -77,11 +82,22 @@ async def makeToken(user, group, token=None):
     return user + '|' + group + '|' + token
 
 
+# 会话的登录时刻，由 token 的前 8 位读出。/ When the session logged in, read from the token's first 8 digits.
+def _born(token):
+    return int(token[:8], 16)
+
+
+# 会话太老了吗：登录已超过 SESSION_MAX_AGE 秒（或者登录时刻在将来，这样的 token 不是这里做的）。
+# Is the session too old: logged in over SESSION_MAX_AGE seconds ago (or in the future: no token made here).
+def _tooOld(token, now):
+    return not 0 <= now - _born(token) <= SESSION_MAX_AGE
+
+
 # 检查客户端带来的 "用户|组|token"，返回状态码：
-#   0 有效；1 token 与服务器存的不一致；2 已过期（超过 3600 秒）；
+#   0 有效；1 token 与服务器存的不一致；2 已过期（闲置超过 3600 秒，或者登录已超过 SESSION_MAX_AGE 秒）；
 #   4 没有值、格式不对，或者服务器上没有这个会话文件。
 # Check the "user|group|token" a client sent. Returns a code:
-#   0 valid; 1 the token differs from the stored one; 2 expired (over 3600 s);
+#   0 valid; 1 the token differs from the stored one; 2 expired (idle over 3600 s, or logged in over SESSION_MAX_AGE s ago);
 #   4 no value, wrong shape, or no session file on the server.
 async def checkToken(tokenStr):
     parsed = _parse(tokenStr)
@@ -101,7 +117,7 @@ async def checkToken(tokenStr):
     # the first differing character, so timing the answers could guess it one by one.
     if not hmac.compare_digest(parsed[2], saveToken):
         return 1
-    if int(time.time()) - saveTime > SESSION_TTL:
+    if int(time.time()) - saveTime > SESSION_TTL or _tooOld(saveToken, int(time.time())):
         return 2
     return 0
 
@@ -209,13 +225,15 @@ async def openSession(tokenStr):
         return None
     saveToken, saveTime = saved
     now = int(time.time())
-    if not hmac.compare_digest(parsed[2], saveToken) or now - saveTime > SESSION_TTL:
+    if not hmac.compare_digest(parsed[2], saveToken) or now - saveTime > SESSION_TTL or _tooOld(saveToken, now):
         return None
     if now - saveTime >= SESSION_REFRESH:
         if not await updataToken(tokenStr):
             return None  # (Redis) logged out at this very moment
         saveTime = now
-    return {'user': parsed[0], 'group': parsed[1], 'expires': saveTime + SESSION_TTL}
+    # 到期：闲置到期和满 SESSION_MAX_AGE，哪个先到算哪个。/ It ends when idle too long or at SESSION_MAX_AGE, whichever comes first.
+    expires = min(saveTime + SESSION_TTL, _born(saveToken) + SESSION_MAX_AGE)
+    return {'user': parsed[0], 'group': parsed[1], 'expires': expires}
 
 
 # 清理会话文件夹（只有文件存储需要，见 core/file_store.py）。返回删掉的文件数。

@@ -36,14 +36,23 @@ def checkParam(params, req):
     return all(name in req for name in params)
 
 
-# 取字符串（按 UTF-8 编码）或字节串的 MD5，返回 32 位十六进制字符串。
-# 无法编码的字符（比如 cookie 里的非 UTF-8 字节）按原样还原成字节，不会抛异常。
-# MD5 of a string (encoded as UTF-8) or of bytes, as 32 hex characters.
-# Characters that cannot be encoded (such as non-UTF-8 bytes in a cookie) are
-# turned back into their original bytes instead of raising.
+# 任何字符串都能变成 UTF-8 字节，不抛异常。cookie 里非 UTF-8 的字节（Python 读成 \udc80-\udcff）还原成原来的字节
+# （surrogateescape）；JSON 里还能写出单独的代理字符，比如 "\ud800"，严格的 UTF-8 编码不了它，就把它本身编码（surrogatepass）。
+# Any string becomes UTF-8 bytes, never an exception. Non-UTF-8 bytes of a cookie (which Python reads as
+# \udc80-\udcff) become their original bytes again (surrogateescape); JSON can also carry a lone surrogate such
+# as "\ud800", which strict UTF-8 cannot encode: it is encoded as it is (surrogatepass).
+def utf8(text):
+    try:
+        return text.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'surrogatepass')
+
+
+# 取字符串（按 UTF-8 编码，见 utf8）或字节串的 MD5，返回 32 位十六进制字符串。
+# MD5 of a string (as UTF-8, see utf8) or of bytes, as 32 hex characters.
 def getMd5(source):
     if isinstance(source, str):
-        source = source.encode('utf-8', 'surrogateescape')
+        source = utf8(source)
     return hashlib.md5(source).hexdigest()
 
 
@@ -71,7 +80,7 @@ def checkPassword(password, stored):
         return False
     if algorithm != 'pbkdf2_sha256' or not isinstance(password, str):
         return False
-    attempt = hashlib.pbkdf2_hmac('sha256', password.encode('utf-8', 'surrogateescape'), salt, iterations)
+    attempt = hashlib.pbkdf2_hmac('sha256', utf8(password), salt, iterations)
     return hmac.compare_digest(attempt, digest)
 
 
