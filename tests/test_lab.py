@@ -34,6 +34,7 @@ side. Besides test_section_N (before the fix | with it):
 16 failures-not-attempts (its second effect: issue 20's "disk filled by login counters")
                    test_made_up_accounts_leave_a_file_each_before_the_fix |
                    test_made_up_accounts_leave_only_the_checked_ones_with_the_fix
+17-23 (any-string ... redis-limits): test_lab_third.py, and each step's own test file for both sides.
 """
 import pytest
 
@@ -220,7 +221,7 @@ def _hours(rows):
 
 def test_section_13_guesses_sent_in_a_batch(executed_notebooks):
     """23 checks every guess of a batch, hour after hour; 24 only the free failures, then one after each wait.
-    On 26 (the finished app) the bounds: 69 an hour against one account, from one address or from many,
+    On 33 (the finished app) the bounds: 69 an hour against one account, from one address or from many,
     what chapter 12 gave one guess at a time (section 7, measured again here)."""
     text, code, (attack, bounds) = lab_section(executed_notebooks, 13, rows=True)
     assert "at_once=16" in code
