@@ -1,8 +1,9 @@
 """Fixtures that read like the story: a `chapter`, its `session` helper, a `client`.
 
 Every test that takes the `chapter` fixture runs once per chapter folder, from
-the step that introduced the behaviour (`@pytest.mark.since(2)`) on, plus
-final/. The test id names the folder: test_expired_token[03-clear-update-token].
+the step that introduced the behaviour (`@pytest.mark.since(2)`) on (final/,
+the last chapter file for file, when named: --chapter final). The test id
+names the folder: test_expired_token[03-clear-update-token].
 """
 import os
 import re
@@ -89,8 +90,13 @@ def pytest_generate_tests(metafunc):
         targets = [t for t in targets if t.learner or readme_has.args[0] in _readme(t.path)]
     if metafunc.definition.get_closest_marker("final_only"):
         targets = [t for t in targets if t.id == "final"]
-    elif (metafunc.definition.get_closest_marker("slow") or "redis_server" in metafunc.fixturenames) \
-            and not metafunc.config.getoption("--chapter"):
+    elif not metafunc.config.getoption("--chapter"):
+        # final/ is the last chapter file for file (test_final_is_identical_to_the_last_chapter): a run that names
+        # no folder tests the last chapter, and final/ only where a test is about final/ itself (final_only).
+        # --chapter final runs everything on final/.
+        targets = [t for t in targets if t.id != "final"]
+    if (metafunc.definition.get_closest_marker("slow") or "redis_server" in metafunc.fixturenames) \
+            and not metafunc.definition.get_closest_marker("final_only") and not metafunc.config.getoption("--chapter"):
         # A slow test (real servers, a browser, Redis: every test that uses the run's redis-server,
         # real time) runs on the chapter that brings its
         # behaviour and on the last one: the chapters between change other things, and final/ is the
@@ -148,6 +154,10 @@ BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_check
 
 def pytest_collection_modifyitems(config, items):
     keep = [i for i in items if _runs_against_a_chosen_folder(i)]
+    if os.environ.get("TUTORIAL_ONLY_NEEDING_PROGRAMS") == "1":  # (the child run of tests/without_programs.py)
+        from without_programs import needs_a_program
+
+        keep = [i for i in keep if needs_a_program(i)]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
     # Tests that wait for work done in the background go last, so that

@@ -12,7 +12,7 @@ from without_programs import READERS, needing_files
 pytestmark = pytest.mark.repository_only
 
 SKIPPED = re.compile(r"^SKIPPED \[(\d+)\] (\S+): (.+)$", re.M)
-SUMMARY = re.compile(r"^(\d+) passed, (\d+) skipped in [\d.]+s", re.M)
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) skipped(?:, \d+ deselected)? in [\d.]+s", re.M)
 # A reason says how to install what is missing.
 HOW = re.compile(r"sudo apt install [\w-]+")
 

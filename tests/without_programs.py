@@ -8,6 +8,7 @@ pytest whose PATH has every program of this one but those, with CI unset. Run
 by tests/background.py as the job "without-programs"; read by
 tests/test_optional_programs.py.
 """
+import inspect
 import json
 import os
 import re
@@ -21,7 +22,7 @@ HIDDEN = ("redis-server", "valkey-server", "chromium", "chromium-browser", "goog
           "wrk", "strace")
 
 # What makes a test need one of them (a file with any of these is run whole, below).
-NEEDS = re.compile(r"\b(redis_server|empty_redis|redis_keys|chromium|find_binary|NEEDS_REDIS)\b"
+NEEDS = re.compile(r"\b(redis_server|empty_redis|redis_keys|redis_stores|chromium|find_binary|NEEDS_REDIS)\b"
                    r"|which\(\"(wrk|strace)\"\)")
 
 # The tests among them that read a background job's results (None: the whole file), with the part of the job they need.
@@ -32,16 +33,29 @@ READERS = {
                                  "test_notebook_runs_and_shows_what_is_committed[06-two-machines]"],
                                 {"TUTORIAL_NOTEBOOKS": ""}),  # (they skip before reading a notebook)
     "tests/test_lab.py": (None, {"TUTORIAL_NOTEBOOKS": ""}),  # (the whole file: each test reads the lab, which needs Redis)
+    "tests/test_lab_third.py": (None, {"TUTORIAL_NOTEBOOKS": ""}),  # (the same)
     "tests/test_bench.py": (["test_wrk_generator_measures_a_path", "test_the_redis_rows_are_measured",
                              "test_one_redis_get_is_measured_both_ways", "test_system_calls_per_request_are_counted"],
                             {}),
 }
 
 
+def needs_a_program(item) -> bool:
+    """Does this collected test need one of them: one of its fixtures, or its own code, names one (the
+    child run keeps only those, and every test of a file in READERS: the rest of each file runs in the
+    suite itself, where PATH makes no difference to it)."""
+    if item.nodeid.split("::")[0] in READERS:
+        return True
+    function = getattr(item, "function", None)
+    return bool(NEEDS.search(" ".join(item.fixturenames))
+                or function is not None and NEEDS.search(inspect.getsource(function)))
+
+
 def needing_files() -> list:
     """Every test file with a test that needs an optional program."""
     return sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_*.py")
-                  if NEEDS.search(p.read_text(encoding="utf-8")) and p.name != "test_optional_programs.py")
+                  if (NEEDS.search(p.read_text(encoding="utf-8")) or p.relative_to(ROOT).as_posix() in READERS)
+                  and p.name != "test_optional_programs.py")
 
 
 def selection() -> tuple:
@@ -75,7 +89,8 @@ def run(folder: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "CHROMIUM", "CHROMEDRIVER", "PYTEST_ADDOPTS")}
     tmp = folder / "tmp"  # (its own temporary folder, inside this job's: pytest's basetemp goes there)
     tmp.mkdir()
-    env.update(job_env, PATH=path_without(folder / "bin"), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp))
+    env.update(job_env, PATH=path_without(folder / "bin"), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp),
+               TUTORIAL_ONLY_NEEDING_PROGRAMS="1")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args],
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600)
     (folder / "results.json").write_text(json.dumps(
