@@ -1,4 +1,4 @@
-"""tutorial/warm.py: a test run's servers start from a warm interpreter, and are
+"""tutorial/warm.py: a test run's servers (and README sessions' `python -c` lines) start from a warm interpreter, and are
 still each chapter's own run.py, with its exit code, output and clean stop."""
 import json
 import os
@@ -107,3 +107,30 @@ def test_several_workers_are_forked_and_leave_no_temporary_folder(tmp_path, monk
     assert len(workers) >= 2 and not any(b"spawn_main" in line for line in lines), lines
     assert answers == {401}
     assert left == [], "left behind: %s" % left
+
+
+PYTHON_C = [  # (what a README's `python -c` line may do: print, write errors, stop with a message, fail)
+    "import sys; print(sys.path[0] == '', sys.dont_write_bytecode, sys.argv); print('to stderr', file=sys.stderr)",
+    "import config; print(config.SESSION_STORE)",
+    "import sys; print('before'); sys.exit('a message and exit code 1')",
+    "print('before'); import no_such_module",
+    "def f():\n    raise ValueError('deep')\nf()",
+]
+
+
+def test_python_c_runs_warm_as_python_minus_c_does(monkeypatch):
+    """README sessions run their `python -c` lines in a warm interpreter: the same output, error output and
+    traceback as `python -B -c` in the chapter's folder, and nothing of the starter's own code."""
+    import subprocess
+
+    from tutorial import transcript
+
+    folder = by_key("33").path
+    for code in PYTHON_C:
+        monkeypatch.setenv("TUTORIAL_WARM_SERVERS", "0")
+        cold = transcript.python_c(code, folder)
+        monkeypatch.setenv("TUTORIAL_WARM_SERVERS", "1")
+        assert transcript.python_c(code, folder) == cold, code
+    assert "Traceback" in cold and "ValueError: deep" in cold  # (the last case did fail, and said where)
+    assert not (folder / "__pycache__").exists() and subprocess.run(
+        ["git", "status", "--porcelain", str(folder)], capture_output=True, text=True).stdout == ""

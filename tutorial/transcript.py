@@ -29,6 +29,7 @@ if __package__ in (None, ""):  # run as a file: python tutorial/transcript.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tutorial.chapters import CHAPTERS, FINAL_DIR, ROOT  # noqa: E402
+from tutorial import warm as warm_start  # noqa: E402
 from tutorial.server import ChapterServer  # noqa: E402
 
 README_PORT = 8000
@@ -127,9 +128,7 @@ class Session:
             output = done.stdout.decode("utf-8", "replace")
         elif name == "python" and len(rest) == 2 and rest[0] == "-c":
             # run inside the chapter folder, as a learner does after `cd chapters/<chapter>`
-            done = subprocess.run([sys.executable, "-B", "-c", rest[1]], cwd=str(self.folder),
-                                  capture_output=True, timeout=30, env=_child_env())
-            output = (done.stdout + done.stderr).decode("utf-8", "replace")
+            output = python_c(rest[1], self.folder)
         elif name == "ls" and len(rest) == 1:
             # done in Python so the check also runs where there is no `ls`
             names = sorted(p.name for p in (self.folder / rest[0]).iterdir() if not p.name.startswith("."))
@@ -145,6 +144,22 @@ class Session:
         if found:
             self.token = found[-1]
         return normalise(output)
+
+
+def python_c(code: str, folder: Path) -> str:
+    """What `python -B -c CODE` prints in `folder` (its output, then its error output). In a test run, in a
+    warm interpreter (tutorial/warm.py): the same program, without paying for a new Python each time."""
+    if not warm_start.wanted():
+        done = subprocess.run([sys.executable, "-B", "-c", code], cwd=str(folder), capture_output=True,
+                              timeout=30, env=_child_env())
+        return (done.stdout + done.stderr).decode("utf-8", "replace")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        where = "/proc/%d/fd/%%d" % os.getpid()
+        warm_start.Starter.get().start(["-c", code], folder, _child_env(), where % out.fileno(),
+                                       where % err.fileno()).wait(30)
+        out.seek(0)
+        err.seek(0)
+        return (out.read() + err.read()).decode("utf-8", "replace")
 
 
 def _child_env() -> dict:

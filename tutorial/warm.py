@@ -40,6 +40,21 @@ except Exception:
     PRCTL = None
 
 
+def script_is_code(request):
+    return request["argv"][0] == "-c" and len(request["argv"]) >= 2
+
+
+def own_frames(tb, request, script):
+    """A traceback as Python prints it: from the code's (or the script's) own frames on, not the starter's."""
+    while tb is not None and tb.tb_frame.f_code is not child.__code__:
+        tb = tb.tb_next
+    below = tb.tb_next if tb is not None else None
+    tb = below
+    while not script_is_code(request) and tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    return tb or below
+
+
 def child(request):
     os.setsid()
     if PRCTL is not None:
@@ -49,10 +64,11 @@ def child(request):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.set_wakeup_fd(-1)
     log = os.open(request["log"], os.O_WRONLY | os.O_APPEND)
+    err = os.open(request.get("err", request["log"]), os.O_WRONLY | os.O_APPEND)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log, 1)
-    os.dup2(log, 2)
+    os.dup2(err, 2)
     os.closerange(3, 1024)
     sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)
@@ -61,11 +77,11 @@ def child(request):
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
     script = os.path.abspath(request["argv"][0])
-    sys.argv = request["argv"]
+    sys.argv = ["-c"] + request["argv"][2:] if script_is_code(request) else request["argv"]
     # sys.path as `python run.py` makes it: the script's folder, then PYTHONPATH, then the standard places;
     # and, as Python does at start-up, the first sitecustomize.py on PYTHONPATH runs
     extra = [folder for folder in request["env"].get("PYTHONPATH", "").split(os.pathsep) if folder]
-    sys.path[0:1] = [os.path.dirname(script)] + extra
+    sys.path[0:1] = ["" if script_is_code(request) else os.path.dirname(script)] + extra
     # Several workers: Sanic forks them from this warm process instead of spawning a new Python for each
     # (what spawning costs is what the starter is for); each worker still runs the chapter's app. What
     # multiprocessing keeps in a temporary folder then (pymp-*) goes into one the starter removes after it.
@@ -77,15 +93,19 @@ def child(request):
             if os.path.isfile(os.path.join(folder, "sitecustomize.py")):
                 runpy.run_path(os.path.join(folder, "sitecustomize.py"), run_name="sitecustomize")
                 break
-        runpy.run_path(script, run_name="__main__")
+        if script_is_code(request):  # python -B -c CODE: the current folder first on sys.path, no bytecode written
+            sys.dont_write_bytecode = True
+            exec(compile(request["argv"][1], "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+        else:
+            runpy.run_path(script, run_name="__main__")
     except SystemExit as stop:
         if isinstance(stop.code, int) or stop.code is None:
             code = stop.code or 0
         else:
             print(stop.code, file=sys.stderr)
             code = 1
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as exc:
+        traceback.print_exception(type(exc), exc, own_frames(exc.__traceback__, request, script))
         code = 1
     shutil.rmtree(request["scratch"], ignore_errors=True)  # (the starter does too: it may be gone)
     sys.stdout.flush()
@@ -205,12 +225,14 @@ class Starter:
         with self.changed:  # the starter ended: nothing more will be reported
             self.changed.notify_all()
 
-    def start(self, argv, cwd, env, log_path) -> "WarmProcess":
+    def start(self, argv, cwd, env, log_path, err_path=None) -> "WarmProcess":
+        """`python ARGV`: a script and its arguments, or ["-c", CODE] (as `python -B -c CODE`). Its output goes
+        to log_path; its error output too, or to err_path."""
         with self.changed:
             self.next_id += 1
             ask = self.next_id
             self.process.stdin.write(json.dumps({"id": ask, "argv": argv, "cwd": str(cwd), "env": env,
-                                                 "log": str(log_path)}) + "\n")
+                                                 "log": str(log_path), "err": str(err_path or log_path)}) + "\n")
             self.process.stdin.flush()
             if not self.changed.wait_for(lambda: ask in self.pids or self.process.poll() is not None, 30):
                 raise RuntimeError("the warm starter did not answer")
