@@ -194,17 +194,25 @@ def run_without_programs(folder: Path) -> None:
     without_programs.run(folder)
 
 
+def run_beside(folder: Path) -> None:
+    """The tests that mostly wait for processes, in a child pytest beside the suite (beside.py)."""
+    import beside
+
+    beside.run(folder)
+
+
 JOBS = {"notebooks": run_notebooks, "readmes": run_readmes, "checks": run_checks, "interruptions": run_interruptions,
-        "without-programs": run_without_programs}
+        "without-programs": run_without_programs, "beside": run_beside}
 
 
 def start(job: str, folder: Path) -> subprocess.Popen:
     log = open(folder / "runner.log", "wb")
     # At a lower priority (nice 10, on POSIX): the suite's own process waits for nothing of theirs
-    # until its last tests, so it should not wait for a core meanwhile either.
+    # until its last tests, so it should not wait for a core meanwhile either. But "beside": those are the
+    # suite's own tests, which start, time and stop processes as they would in its own process.
+    low = hasattr(os, "nice") and job != "beside"
     return subprocess.Popen([sys.executable, __file__, job, str(folder)], cwd=str(ROOT),
-                            stdout=log, stderr=subprocess.STDOUT,
-                            preexec_fn=(lambda: os.nice(10)) if hasattr(os, "nice") else None)
+                            stdout=log, stderr=subprocess.STDOUT, preexec_fn=(lambda: os.nice(10)) if low else None)
 
 
 def wait(runner: subprocess.Popen, folder: Path) -> None:

@@ -23,6 +23,7 @@ Sanic.test_mode = True
 # test: tests/test_server.py starts `python run.py` for real.
 os.environ.setdefault("TUTORIAL_WARM_SERVERS", "1")
 
+from beside import BACKGROUND_FIXTURES, runs_beside  # noqa: E402
 from learner import LearnerReport, learner_target  # noqa: E402
 from support import AppClient, SyncView, Target, loaded, repository_targets, use_session_dir  # noqa: E402
 from tutorial.chapters import by_key, step  # noqa: E402
@@ -54,6 +55,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "repository_only: checks this repository itself, not a learner's project")
     config.addinivalue_line("markers", "not_this_step: (internal) no folder to run this test against")
     config.addinivalue_line("markers", "final_only: runs against final/ only")
+    config.addinivalue_line("markers", "beside: mostly waits (real servers, real seconds): in a whole run, runs in a "
+                                       "process of its own beside the suite (tests/beside.py)")
     config.addinivalue_line("markers", "full_run_only: runs only when the whole suite runs (it counts the suite's tests)")
     config.addinivalue_line("markers", "readme_has(text): runs against the folders whose README.md has this text")
     config.addinivalue_line("markers", "slow: starts real servers, browsers or waits real time; runs against each "
@@ -148,9 +151,6 @@ def _runs_against_a_chosen_folder(item):
     return True
 
 
-BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks", "executed_interruptions",
-                       "executed_without_programs")
-
 
 def pytest_collection_modifyitems(config, items):
     keep = [i for i in items if _runs_against_a_chosen_folder(i)]
@@ -158,8 +158,14 @@ def pytest_collection_modifyitems(config, items):
         from without_programs import needs_a_program
 
         keep = [i for i in keep if needs_a_program(i)]
+    if os.environ.get("TUTORIAL_BESIDE") == "1":  # (the child run of tests/beside.py)
+        keep = [i for i in keep if runs_beside(i)]
+    elif _full_run(config):  # the tests that mostly wait run beside this process (tests/beside.py)
+        config.tutorial_beside = [i.nodeid for i in keep if runs_beside(i)]
+        keep = [i for i in keep if not runs_beside(i)]
     if len(keep) != len(items):
-        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        kept = set(map(id, keep))
+        config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept])
     # Tests that wait for work done in the background go last, so that
     # everything else runs while that work goes on.
     waits = lambda item: any(f in getattr(item, "fixturenames", ()) for f in BACKGROUND_FIXTURES)  # noqa: E731
@@ -290,7 +296,7 @@ def pytest_collection_finish(session):
     import background
 
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
-    for job in ("notebooks", "readmes", "checks", "interruptions", "without-programs"):
+    for job in ("notebooks", "readmes", "checks", "interruptions", "without-programs", "beside"):
         if "executed_" + job.replace("-", "_") in wanted:
             folder = _job_folder(session.config, job)
             _background[job] = (folder, background.repository_files(), background.start(job, folder))
@@ -349,6 +355,12 @@ def executed_without_programs():
     """The tests that need an optional program, run in a child pytest where none
     of them is on PATH and CI is unset (without_programs.py): {"code", "output", ...}."""
     return _job_results("without-programs", "results.json")
+
+
+@pytest.fixture(scope="session")
+def executed_beside():
+    """The tests that mostly wait, run in a child pytest beside this one (beside.py): {"code", "output"}."""
+    return _job_results("beside", "results.json")
 
 
 @pytest.fixture(scope="session")

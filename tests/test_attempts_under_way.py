@@ -40,6 +40,7 @@ def checks(be, monkeypatch):
     return state
 
 
+@pytest.mark.beside
 @pytest.mark.slow  # (real time: each check takes 50 ms)
 def test_parallel_guesses_add_up_to_no_more_than_the_free_failures(chapter, client, config, checks, clock):
     """(`clock`: the time stands still. A second ending meanwhile would rightly let a sixth guess in: the
@@ -50,6 +51,7 @@ def test_parallel_guesses_add_up_to_no_more_than_the_free_failures(chapter, clie
     assert checks["most"] <= config.LOGIN_FREE_FAILURES
 
 
+@pytest.mark.beside
 @pytest.mark.slow  # (real time: each check takes 50 ms)
 def test_right_passwords_beyond_the_limit_queue_and_all_log_in(chapter, client, config, checks, clock):
     answers = [envelope(a)[:2] for a in at_once(client, [RIGHT] * 12)]
@@ -89,6 +91,7 @@ def test_an_attempt_that_never_ended_stops_counting(chapter, client, session_dir
     assert envelope(client.login())[:2] == (200, 0)
 
 
+@pytest.mark.beside
 @pytest.mark.slow  # (real time: it queues for 0.2 s)
 def test_a_login_queued_too_long_is_told_to_try_again(chapter, client, session, session_dir, clock, config,
                                                         monkeypatch):

@@ -119,6 +119,7 @@ def guess_while(server, stop, seen):
             time.sleep(0.02)
 
 
+@pytest.mark.beside
 @pytest.mark.until("device-cookies")  # (slow: on the step that brings it; in-process tests cover the rest)
 @pytest.mark.slow
 @pytest.mark.repository_only

@@ -288,6 +288,7 @@ def hammer(refreshing, logging_out, seconds: float, least: int, depth: int = 12)
     return asyncio.run(run())
 
 
+@pytest.mark.beside
 @pytest.mark.until("logout-wins")  # (slow: on the step that brings it; in-process tests cover the rest)
 @pytest.mark.slow
 @pytest.mark.repository_only

@@ -91,7 +91,19 @@ def run(folder: Path) -> None:
     tmp.mkdir()
     env.update(job_env, PATH=path_without(folder / "bin"), TMPDIR=str(tmp), TEMP=str(tmp), TMP=str(tmp),
                TUTORIAL_ONLY_NEEDING_PROGRAMS="1")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args],
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "--junitxml", str(folder / "junit.xml"), *args],
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600)
     (folder / "results.json").write_text(json.dumps(
-        {"code": done.returncode, "output": done.stdout + done.stderr, "args": args}), encoding="utf-8")
+        {"code": done.returncode, "output": done.stdout + done.stderr, "args": args,
+         "skipped": skipped_tests(folder / "junit.xml")}), encoding="utf-8")
+
+
+def skipped_tests(junit: Path) -> list:
+    """The node ids of the tests that skipped, from the child run's JUnit XML."""
+    import xml.etree.ElementTree as ElementTree
+
+    if not junit.is_file():
+        return []
+    return ["%s.py::%s" % (case.get("classname", "").replace(".", "/"), case.get("name"))
+            for case in ElementTree.parse(junit).iter("testcase") if case.find("skipped") is not None]
