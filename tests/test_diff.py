@@ -31,7 +31,46 @@ def test_diff_03_04_shows_only_be_py_and_the_readme():
     files = [l[4:] for l in out.splitlines() if l.startswith("+++ ")]
     assert files == ["chapters/04-login/api/be.py", "chapters/04-login/README.md"]
     assert "+    res.add_cookie('session', token, httponly=True, secure=False, samesite=None)" in out
-    assert run("03", "04", "--stat").split() == ["M", "api/be.py", "M", "README.md"]
+    assert [line.split()[:2] for line in run("03", "04", "--stat").splitlines()[:-1]] == [
+        ["M", "api/be.py"], ["M", "README.md"]]
+
+
+def test_stat_counts_the_lines_each_file_gains_and_loses():
+    """--stat's +/- per file are the + and - lines of that file's own unified diff, and the last line adds
+    them up (17 -> 18: an added file, so an A line too)."""
+    for before, after in (("03", "04"), ("17", "18")):
+        diff, listed = run(before, after), run(before, after, "--stat").splitlines()
+        per_file = re.split(r"^--- ", diff, flags=re.M)[1:]
+        expected = []
+        for part in per_file:
+            lines = part.splitlines()[2:]  # (the --- and +++ lines)
+            expected.append((sum(l.startswith("+") for l in lines), sum(l.startswith("-") for l in lines)))
+        found = [tuple(int(n) for n in re.search(r"\+(\d+) +-(\d+)$", line).groups()) for line in listed[:-1]]
+        assert found == expected, (before, after)
+        assert listed[-1] == "%d files changed, %d lines added (+), %d removed (-)" % (
+            len(found), sum(p for p, _ in found), sum(m for _, m in found))
+    assert any(line.startswith("A static/admin.html") for line in run("17", "18", "--stat").splitlines())
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_colour_in_a_terminal_only(monkeypatch):
+    """Green added and red removed lines in a terminal; plain text when piped, with NO_COLOR, or --color never;
+    --color always keeps it in a pipe. The text is the same either way, the colour codes aside."""
+    from tutorial.diff import use_colour
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert use_colour("auto", Terminal()) and not use_colour("auto", io.StringIO())
+    assert not use_colour("never", Terminal()) and use_colour("always", io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not use_colour("auto", Terminal())
+    plain, colour = run("03", "04"), run("03", "04", "--color", "always")
+    assert "\033[" not in plain and "\033[32m+from core.session import" in colour and "\033[31m-" in colour
+    assert re.sub(r"\033\[[0-9;]*m", "", colour) == plain
 
 
 def test_diff_leaves_out_caches_and_session_files(tmp_path, monkeypatch):

@@ -3,8 +3,11 @@
     python -m tutorial.diff 03 04                  # unified diff in the terminal
     python -m tutorial.diff 03 04 --html           # side-by-side page, written to a temporary folder
     python -m tutorial.diff 03 04 --html page.html # ... or to the file you name
-    python -m tutorial.diff 05 final --stat        # only the list of changed files
+    python -m tutorial.diff 05 final --stat        # only the changed files, with lines added and removed
     python -m tutorial.diff 03 04 --code           # without the chapter README
+
+In a terminal the diff is in colour (green added, red removed); piped, or with NO_COLOR set, or
+with --color never, it is plain text. --color always keeps the colour in a pipe (| less -R).
 
 Chapters are named as elsewhere: a two-digit number, a folder name, or final. Caches and
 session files are never part of a chapter, so they never show up here.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 import tempfile
 import webbrowser
@@ -68,6 +72,51 @@ def unified(a: Path, b: Path, readme: bool = True) -> str:
     return "".join(out)
 
 
+def counts(old, new) -> tuple:
+    """(lines added, lines removed) from old text to new (None: no such file)."""
+    added = removed = 0
+    for line in difflib.unified_diff((old or "").splitlines(), (new or "").splitlines(), lineterm="", n=0):
+        if line.startswith(("+++", "---", "@@")):
+            continue
+        added += line.startswith("+")
+        removed += line.startswith("-")
+    return added, removed
+
+
+def stat(a: Path, b: Path, readme: bool = True) -> str:
+    """One line per changed file (A added, D deleted, M modified) with its +/- counts, then the totals."""
+    rows = [(("A " if old is None else "D " if new is None else "M ") + path, *counts(old, new))
+            for path, old, new in changes(a, b, readme)]
+    width = max((len(name) for name, _, _ in rows), default=0)
+    lines = ["%-*s  +%-4d -%d" % (width, name, plus, minus) for name, plus, minus in rows]
+    lines.append("%d files changed, %d lines added (+), %d removed (-)"
+                 % (len(rows), sum(r[1] for r in rows), sum(r[2] for r in rows)))
+    return "\n".join(lines) + "\n"
+
+
+COLOURS = {"+": "\033[32m", "-": "\033[31m", "@": "\033[36m"}
+
+
+def coloured(text: str) -> str:
+    """A unified diff with ANSI colours: added lines green, removed red, hunk headers cyan, file names bold."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        body = line.rstrip("\n")
+        if line.startswith(("+++", "---")):
+            body = "\033[1m%s\033[0m" % body
+        elif line[:1] in COLOURS:
+            body = "%s%s\033[0m" % (COLOURS[line[:1]], body)
+        out.append(body + line[len(line.rstrip("\n")):])
+    return "".join(out)
+
+
+def use_colour(choice: str, stream) -> bool:
+    """--color auto: only to a terminal, and not with NO_COLOR set (https://no-color.org) or TERM=dumb."""
+    if choice != "auto":
+        return choice == "always"
+    return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def side_by_side(a: Path, b: Path, readme: bool = True, keys=None) -> str:
     """The page to project (tutorial/diffpage.py); `keys` name the chapters as typed."""
     ra, rb = a.relative_to(ROOT).as_posix(), b.relative_to(ROOT).as_posix()
@@ -91,7 +140,9 @@ def main(argv=None) -> int:
     parser.add_argument("--html", metavar="FILE", nargs="?", const="",
                         help="write a side-by-side page to FILE (default: a new temporary folder)")
     parser.add_argument("--open", action="store_true", help="with --html: open the page in a browser")
-    parser.add_argument("--stat", action="store_true", help="only list the changed files")
+    parser.add_argument("--stat", action="store_true", help="only list the changed files, with lines added and removed")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the diff: in a terminal only (auto, the default), always, or never")
     parser.add_argument("--code", action="store_true", help="leave the chapter README out")
     args = parser.parse_args(argv)
     try:
@@ -99,8 +150,7 @@ def main(argv=None) -> int:
     except KeyError as err:
         parser.error(str(err))
     if args.stat:
-        for path, old, new in changes(a, b, not args.code):
-            print(("A " if old is None else "D " if new is None else "M ") + path)
+        sys.stdout.write(stat(a, b, not args.code))
     elif args.html is not None:
         path = page_path(args.html, args.before, args.after)
         path.write_text(side_by_side(a, b, not args.code, (args.before, args.after)), encoding="utf-8")
@@ -109,7 +159,8 @@ def main(argv=None) -> int:
             webbrowser.open(path.resolve().as_uri())
     else:
         sys.stdout.reconfigure(encoding="utf-8")
-        sys.stdout.write(unified(a, b, not args.code))
+        text = unified(a, b, not args.code)
+        sys.stdout.write(coloured(text) if use_colour(args.color, sys.stdout) else text)
     return 0
 
 
