@@ -199,3 +199,27 @@ def test_one_redis_get_is_measured_both_ways():
     assert list(costs) == ["redis-py asyncio client", "bare asyncio connection"] and min(costs.values()) > 0
     result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
     assert "One Redis GET" in readme_section(dict(result, redis_costs=costs), "bench.png")
+
+
+def test_the_plot_is_readable_at_the_width_it_is_shown(tmp_path):
+    """Issue 21: drawn as wide as bench/README.md and the notebook show it (880 px), every text at least 10 px
+    high there, each y axis saying its unit, a palette colour-blind readers tell apart, and "n/a" (a path a
+    target does not have: 05 has no guarded path) told apart from a ratio too small for a bar ("<0.01")."""
+    from matplotlib.colors import to_hex
+    from matplotlib.text import Text
+
+    from tutorial.bench_report import DPI, PALETTE, WIDTH_PX, plot
+
+    result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    fig = plot(result, tmp_path / "bench.png")
+    assert round(fig.get_figwidth() * fig.dpi) == WIDTH_PX == 880 and fig.dpi == DPI
+    texts = [t for t in fig.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    smallest = min(t.get_fontsize() * DPI / 72 for t in texts)
+    assert smallest >= 10, "a text %.1f px high" % smallest
+    assert [ax.get_ylabel() for ax in fig.axes] == ["ratio (×)", "p99, ms", "p99, ms"]
+    colours = {to_hex(bar.get_facecolor()) for ax in fig.axes for bar in ax.patches}
+    assert colours <= {c.lower() for c in PALETTE}
+    labels = [t.get_text() for t in texts]
+    assert "n/a" in labels and "<0.01" in labels
+    assert (tmp_path / "bench.png").read_bytes() == (ROOT / "bench" / "bench.png").read_bytes(), \
+        "bench/bench.png is the committed result's picture, drawn by this code"
