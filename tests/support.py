@@ -204,6 +204,19 @@ def recording(view, name, calls: list):
     return stand_in
 
 
+def stopped_at_start(folder, session_dir, env) -> tuple:
+    """`python run.py` in a chapter folder, with `env`, when it is expected to stop by itself at start-up (a
+    setting it refuses): (its exit code, the lines it printed)."""
+    from tutorial.server import ChapterServer
+
+    server = ChapterServer(folder, session_dir=session_dir, env=env).launch()
+    try:
+        code = server.process.wait(60)
+    finally:
+        server.stop()
+    return code, server.output().strip().splitlines()
+
+
 def files_in(session_dir) -> list:
     """The names of the files in the session folder, but the lock file the file store keeps there from
     step 32 on (`session_lock`: it never holds a session)."""

@@ -18,9 +18,8 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import assert_from
-from support import AppClient, each_case, envelope, loaded, login_token, set_cookies
+from support import AppClient, each_case, envelope, loaded, login_token, set_cookies, stopped_at_start
 from test_redis_store import redis_keys  # noqa: F401 (a plain client to look into the test's Redis)
-from tutorial.server import ChapterServer
 
 pytestmark = pytest.mark.since("redis-limits")
 
@@ -274,14 +273,8 @@ def test_a_redis_url_with_a_password_is_still_accepted(chapter):
 @pytest.mark.slow
 def test_the_app_stops_with_one_line_and_no_password(chapter, tmp_path):
     """`SESSION_STORE='redis://:s3cret@localhost:6379/x' python run.py`, as 33's README runs it."""
-    value = "redis://:s3cret@localhost:6379/x"
-    server = ChapterServer(chapter.path, session_dir=tmp_path, env={"SESSION_STORE": value}).launch()
-    try:
-        code = server.process.wait(60)
-    finally:
-        server.stop()
-    lines = server.output().strip().splitlines()
-    assert code != 0 and len(lines) == 1 and "s3cret" not in server.output(), server.output()
+    code, lines = stopped_at_start(chapter.path, tmp_path, {"SESSION_STORE": "redis://:s3cret@localhost:6379/x"})
+    assert code != 0 and len(lines) == 1 and "s3cret" not in "\n".join(lines), lines
     assert "'redis://:***@localhost:6379/x'" in lines[0]
 
 

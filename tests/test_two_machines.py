@@ -9,7 +9,7 @@ malformed SESSION_STORE stops the app at start-up with one line.
 import httpx
 import pytest
 
-from support import envelope
+from support import envelope, stopped_at_start
 from tutorial.lab import fast_hash_env
 from tutorial.lab_inside import start_servers
 from tutorial.server import ChapterServer
@@ -111,13 +111,8 @@ def test_with_redis_down_both_answer_503_and_recover_without_a_restart(chapter, 
 
 def test_a_malformed_session_store_stops_the_app_with_one_line(chapter, tmp_path):
     value = "redis:/127.0.0.1:6379/0"  # one slash short (tests/test_redis_store.py checks more)
-    server = ChapterServer(chapter.path, session_dir=tmp_path, env={"SESSION_STORE": value}).launch()
-    try:
-        code = server.process.wait(60)
-    finally:
-        server.stop()
-    lines = server.output().strip().splitlines()
-    assert code != 0 and len(lines) == 1, server.output()
+    code, lines = stopped_at_start(chapter.path, tmp_path, {"SESSION_STORE": value})
+    assert code != 0 and len(lines) == 1, lines
     assert lines[0] == ("SESSION_STORE 设置错误：%r 既不是 file，也不是 redis://主机:端口/库号 这样的地址。 / "
                         "SESSION_STORE is wrong: %r is neither file nor a Redis URL such as redis://localhost:6379/0."
                         % (value, value))
