@@ -42,9 +42,9 @@ def run(folder: Path) -> None:
     """The child run: the tests of FILES that read no background job (TUTORIAL_BESIDE=1 makes the child's
     conftest keep only those), with the suite's own environment."""
     env = dict(os.environ, TUTORIAL_BESIDE="1")
-    # (its temporary folder short, as the suite's own is: Unix sockets in it, Chromium's among them, allow
+    # (its temporary folder short: Unix sockets in it, Chromium's SingletonSocket among them, allow
     # 107 characters of path at most)
-    base = tempfile.mkdtemp(prefix="beside-")
+    base = tempfile.mkdtemp(prefix="b")
     try:
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
                                "--basetemp", base, *FILES, *MARKED],
