@@ -148,6 +148,14 @@ def test_readme_shows_the_committed_result():
     assert sweep["other_kept"] == sweep["planted"]["other"] and sweep["left"] == sweep["files"] - sweep["removed"]
 
 
+def test_chapter_28_readme_gives_the_measured_time_of_a_hash():
+    """Step 28's README says what one password hash costs: what the committed benchmark measured (final's login)."""
+    result = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    readme = (ROOT / "chapters" / "28-hash-queue" / "README.md").read_text(encoding="utf-8")
+    assert "要 0.1 到 0.2 秒的 CPU" in readme and "takes 0.1 to 0.2 seconds of CPU" in readme
+    assert 100 <= result["hash_ms"] < 200, result["hash_ms"]
+
+
 def test_the_committed_result_meets_the_login_pressure_target():
     """Issue 11: the p99 of a cheap request on one worker while 4 clients log in
     stays within 10 ms of its idle p99 (measured by the full benchmark run)."""
