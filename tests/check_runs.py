@@ -9,6 +9,7 @@ reads what each printed (the fixture `executed_checks`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import os
@@ -108,6 +109,9 @@ def run_all(folder: Path) -> None:
     results = {}
     only = os.environ.get("TUTORIAL_CHECK_SCENARIOS")  # (a child run that reads only some: without_programs.py)
     for name in scenarios() if only is None else only.split(","):
+        # What the runs before left in memory (modules, apps) stays: kept out of the garbage collector's way,
+        # or each run's last full collection (pytest's, at its end) would walk through all of it again.
+        gc.freeze()
         try:
             results[name] = run_one(name, folder)
         except Exception as exc:  # reported by the test that reads this scenario

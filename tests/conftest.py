@@ -5,6 +5,7 @@ the step that introduced the behaviour (`@pytest.mark.since(2)`) on (final/,
 the last chapter file for file, when named: --chapter final). The test id
 names the folder: test_expired_token[03-clear-update-token].
 """
+import gc
 import os
 import re
 import time
@@ -295,6 +296,9 @@ _background = {}
 def pytest_collection_finish(session):
     import background
 
+    # Some 5,000 test items and every test module are alive until the end: kept out of the garbage
+    # collector's way (each of its full collections would walk through them all again: 1.6 s in a run).
+    gc.freeze()
     wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     for job in ("notebooks", "readmes", "checks", "interruptions", "without-programs", "beside"):
         if "executed_" + job.replace("-", "_") in wanted:
