@@ -242,7 +242,7 @@ def test_each_cause_links_a_readme_section_that_gives_its_fix(cause):
     assert cause.fix in body, "%s, section %s, should show the fix %s" % (path, cause.heading, cause.fix)
 
 
-# ---------------------------------------------------------------- the example in the top README
+# ---------------------------------------------------------------- the example in docs/check-your-code.md
 
 EXAMPLE = re.compile(r"<!-- check-example: [^>]*-->\n```text\n(.*?)\n```", re.S)
 COUNTS = (
@@ -264,7 +264,7 @@ def as_shown(out, folder):
 def test_top_readme_shows_a_real_report(executed_checks):
     """The article's step 04 as typed, with the app name fixed: the cookie
     breaks, counted, in step 04 (not in step 00, whose login they are in)."""
-    shown = EXAMPLE.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    shown = EXAMPLE.search((ROOT / "docs" / "check-your-code.md").read_text(encoding="utf-8")).group(1)
     code, out = checked(executed_checks, "readme-example")
     assert code == 1
     assert section(out, "00")[0].startswith("✓"), "the login's cookie lines belong to step 04, not 00"
@@ -274,11 +274,11 @@ def test_top_readme_shows_a_real_report(executed_checks):
     # each problem names its case: the request that showed it, as a curl line to paste
     assert "例子 / Case: curl -s -i http://127.0.0.1:8000/api/v1/be/login -X POST -d " in step04
     folder = executed_checks["readme-example"]["project"]
-    assert as_shown(out, folder) == shown, "README.md should show this report:\n" + as_shown(out, folder)
+    assert as_shown(out, folder) == shown, "docs/check-your-code.md should show this report:\n" + as_shown(out, folder)
 
 
 def test_a_changed_line_of_the_readme_report_is_caught():
-    shown = EXAMPLE.search((ROOT / "README.md").read_text(encoding="utf-8")).group(1)
+    shown = EXAMPLE.search((ROOT / "docs" / "check-your-code.md").read_text(encoding="utf-8")).group(1)
     assert "res.cookies.delete_cookie('session', secure=False)" in shown
     assert as_shown(shown.replace("delete_cookie('session', secure=False)", "delete_cookie('session')"),
                     ROOT) != shown

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tutorial.chapters import CHAPTERS, CHAPTERS_DIR, FINAL_DIR, LAST, ROOT, step
-from tutorial.readme import README, last_readme, with_table
+from tutorial.readme import CHAPTER_PAGE, README, full_chapter_table, last_readme, with_table
 
 pytestmark = pytest.mark.repository_only
 
@@ -103,6 +103,18 @@ def test_chapter_readme_lists_the_files_it_changed(ch):
 def test_readme_chapter_table_is_current():
     text = README.read_text(encoding="utf-8")
     assert with_table(text) == text, "the chapter table is out of date: run python -m tutorial.readme"
+    page = CHAPTER_PAGE.read_text(encoding="utf-8")
+    assert with_table(page, full_chapter_table) == page, "docs/chapters.md is out of date: run python -m tutorial.readme"
+
+
+def test_the_tables_code_lines_are_each_steps_change():
+    """The "code lines" column of both tables is each step's size, as this file measures it for the 150-line rule."""
+    for text in (README.read_text(encoding="utf-8"), CHAPTER_PAGE.read_text(encoding="utf-8")):
+        shown = dict(re.findall(r"^\| \[(\d\d)(?:-[\w-]+)?\]\(.*\| (\d+|—) \|$", text, re.M))
+        assert list(shown) == [ch.tag for ch in CHAPTERS]
+        assert shown["00"] == "—"
+        for ch in CHAPTERS[1:]:
+            assert shown[ch.tag] == str(code_lines_changed(CHAPTERS[ch.number - 1].path, ch.path)), ch.slug
 
 
 def test_the_last_readme_links_work_from_its_chapter_and_from_final():

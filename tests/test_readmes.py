@@ -55,7 +55,7 @@ def test_a_readme_answer_the_app_does_not_give_fails(executed_readmes, repo_root
 
 
 def test_only_the_sessions_that_log_in_at_once_pay_for_the_real_hash(repo_root):
-    """What the top README says of the sessions' server: a hash of one iteration, but where curl sends logins at
+    """What docs/testing.md says of the sessions' server: a hash of one iteration, but where curl sends logins at
     once (their answers depend on how long a hash takes: 503 from the hash queue, attempts under way)."""
     from tutorial.transcript import readmes, server_env
 
@@ -63,5 +63,5 @@ def test_only_the_sessions_that_log_in_at_once_pay_for_the_real_hash(repo_root):
                   if "MANAGER_PASSWORD_HASH" not in server_env(parse(readme.read_text(encoding="utf-8"))))
     assert real == ["23-failures-not-attempts", "24-attempts-under-way", "28-hash-queue"]
     assert server_env([], {"MANAGER_PASSWORD_HASH": "mine"})["MANAGER_PASSWORD_HASH"] == "mine"
-    top = (repo_root / "README.md").read_text(encoding="utf-8")
+    top = (repo_root / "docs" / "testing.md").read_text(encoding="utf-8")
     assert "hash takes one iteration (`MANAGER_PASSWORD_HASH`" in top and "(`curl --parallel`)" in top

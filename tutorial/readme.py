@@ -1,10 +1,10 @@
-"""What the READMEs take from elsewhere: the top README's chapter table, written
-from tutorial/chapters.py, and final/README.md, the same file as the last
+"""What the READMEs take from elsewhere: the chapter tables (a short one in the top README, the whole one
+in docs/chapters.md), written from tutorial/chapters.py and the chapters themselves, and final/README.md, the same file as the last
 chapter's README, whose links climbing out of its folder start from the
 repository's root instead (/chapters/..., /notebooks/...: GitHub and editors
 resolve those from the root), so that they work from both folders.
 
-    python -m tutorial.readme            # rewrite the table in README.md, the last chapter's links, final/README.md
+    python -m tutorial.readme            # rewrite the tables, the last chapter's links, final/README.md
     python -m tutorial.readme --check    # exit 1 if any is out of date
 """
 from __future__ import annotations
@@ -21,31 +21,52 @@ import re  # noqa: E402
 from tutorial.chapters import CHAPTERS, FINAL_DIR, LAST, ROOT  # noqa: E402
 
 README = ROOT / "README.md"
+CHAPTER_PAGE = ROOT / "docs" / "chapters.md"
 FINAL_README = FINAL_DIR / "README.md"
 START, END = "<!-- chapters:start -->", "<!-- chapters:end -->"
 
 
+def code_lines_changed(ch) -> str:
+    """Lines added plus lines removed against the chapter before, in every file but the README ("—" for 00)."""
+    from tutorial.diff import changes, counts
+
+    if ch.number == 0:
+        return "—"
+    return str(sum(sum(counts(old, new)) for _, old, new in changes(CHAPTERS[ch.number - 1].path, ch.path, False)))
+
+
 def chapter_table() -> str:
+    """The top README's short table: one line a chapter, its article for the articles' steps."""
+    rows = ["| 章 / Ch | 这一步 | What it adds | 代码行 / Code lines |", "| --- | --- | --- | ---: |"]
+    for ch in CHAPTERS:
+        article = "" if ch.beyond else "（[%s](%s)）" % (ch.article, ch.url)
+        rows.append("| [%s](chapters/%s/) | %s%s | %s | %s |"
+                    % (ch.tag, ch.slug, ch.title_zh, article, ch.title_en, code_lines_changed(ch)))
+    return "\n".join(rows)
+
+
+def full_chapter_table() -> str:
+    """docs/chapters.md's table: besides, the gap each step closes and the files it changes, in teaching order."""
     rows = [
         "| 章节 / Chapter | 文章 / Article | 这一步 / What it adds | 上一章的漏洞 / The gap it closes | "
-        "改动的文件 / Files changed |",
-        "| --- | --- | --- | --- | --- |",
+        "改动的文件 / Files changed | 代码行 / Code lines |",
+        "| --- | --- | --- | --- | --- | ---: |",
     ]
     for ch in CHAPTERS:
         files = ", ".join("`%s`" % f for f in ch.touches) or "—"
         article = "[%s](%s)" % (ch.article, ch.url) if not ch.beyond else "[超出文章 / beyond](%s)" % ch.url
         closes = "%s<br>%s" % (ch.closes_zh, ch.closes_en) if ch.closes_zh else "—"
-        rows.append("| [%s](chapters/%s/) | %s | %s<br>%s | %s | %s |"
-                    % (ch.slug, ch.slug, article, ch.title_zh, ch.title_en, closes, files))
+        rows.append("| [%s](../chapters/%s/) | %s | %s<br>%s | %s | %s | %s |"
+                    % (ch.slug, ch.slug, article, ch.title_zh, ch.title_en, closes, files, code_lines_changed(ch)))
     return "\n".join(rows)
 
 
-def with_table(text: str) -> str:
+def with_table(text: str, table=chapter_table, name="README.md") -> str:
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     if not rest:
-        raise ValueError("README.md has no %s ... %s markers" % (START, END))
-    return "%s%s\n%s\n%s%s" % (head, START, chapter_table(), END, tail)
+        raise ValueError("%s has no %s ... %s markers" % (name, START, END))
+    return "%s%s\n%s\n%s%s" % (head, START, table(), END, tail)
 
 
 def last_readme(text: str) -> str:
@@ -59,7 +80,9 @@ def last_readme(text: str) -> str:
 def expected() -> dict:
     """{path: the text it should have}"""
     last = last_readme((LAST.path / "README.md").read_text(encoding="utf-8"))
-    return {README: with_table(README.read_text(encoding="utf-8")), LAST.path / "README.md": last, FINAL_README: last}
+    page = with_table(CHAPTER_PAGE.read_text(encoding="utf-8"), full_chapter_table, "docs/chapters.md")
+    return {README: with_table(README.read_text(encoding="utf-8")), CHAPTER_PAGE: page,
+            LAST.path / "README.md": last, FINAL_README: last}
 
 
 def main(argv=None) -> int:
