@@ -163,7 +163,8 @@ def test_readme_activation_commands_exist_in_a_virtual_environment():
 
 
 def test_readme_what_is_where_lists_real_folders():
-    section = README.split("## 仓库里有什么 / What is where", 1)[1].split("\n## ", 1)[0]
+    page = (DOCS / "testing.md").read_text(encoding="utf-8")
+    section = page.split("## 仓库里有什么 / What is where", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `([\w./-]+)` \|", section, re.M)
     assert len(listed) >= 5
     for path in listed:
