@@ -98,7 +98,7 @@ def test_readme_session_against_final(executed_readmes):
 
 
 def test_readme_chapter_test_command_selects_that_chapter(pytester):
-    line = blocks("shell")[2][0]
+    line = blocks("shell")[1][1]
     args = shlex.split(line)
     assert args[:3] == [".venv/bin/python", "-m", "pytest"]
     result = pytester.runpytest_inprocess(str(ROOT / "tests"), *args[3:], "--collect-only", "-q")

@@ -158,7 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep-files", type=int, default=100000, help="files for the sweep experiment (0: skip it)")
     parser.add_argument("--sweep-seconds", type=float, default=5, help="seconds of cheap requests while it sweeps")
     parser.add_argument("--out", default=str(ROOT / "bench"), help="folder for results.json and bench.png")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md and the README's summary")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     parser.add_argument("--sample", action="store_true",
                         help="a tiny sample (the notebook's): say so in the report and the plot, judge no goal")
     parser.add_argument("--render", metavar="RESULTS_JSON",
@@ -218,7 +218,7 @@ def main(argv=None) -> int:
     print("\nwrote %s and %s" % (out / "results.json", out / "bench.png"))
     if not args.no_readme:
         update_readme(result, os.path.relpath(out / "bench.png", README.parent).replace(os.sep, "/"))
-        print("updated bench/README.md and the summary in README.md")
+        print("updated bench/README.md")
     return 0
 
 

@@ -12,8 +12,6 @@ from tutorial.chapters import ROOT
 
 README = ROOT / "bench" / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-TOP_README = ROOT / "README.md"
-SUMMARY_START, SUMMARY_END = "<!-- bench-summary:start -->", "<!-- bench-summary:end -->"
 
 
 def machine_line(result: dict) -> str:
@@ -286,19 +284,6 @@ def _sweep_section(result: dict) -> list:
               for name, s in sw["probes"].items()]]
 
 
-def summary_section(result: dict) -> str:
-    """The top README's few lines: the goals, met or not, and when and where it was measured."""
-    lines = ["- %s %s: **%.2f** (goal %.2f)" % ("✓" if met else "✗", text, value, goal)
-             for text, value, goal, met in result["verdicts"]]
-    if "hash_ms" in result:
-        lines.append("- final's login checks one PBKDF2 password hash: %.0f ms / 每次登录一次密码哈希" % result["hash_ms"])
-    lines.append("")
-    lines.append("%s · %s%s · %s, %d connections" % (result["date"], machine_line(result),
-                                                    " · " + load_line(result) if load_line(result) else "",
-                                                    result["generator"], result["connections"]))
-    return "\n".join(lines)
-
-
 def _replace_between(path: Path, start: str, end: str, text: str) -> None:
     content = path.read_text(encoding="utf-8")
     head, _, rest = content.partition(start)
@@ -309,6 +294,5 @@ def _replace_between(path: Path, start: str, end: str, text: str) -> None:
 
 
 def update_readme(result: dict, image: str) -> None:
-    """bench/README.md's results section (`image` relative to it), and the top README's summary."""
+    """bench/README.md's results section (`image` relative to it): the top README only links to it."""
     _replace_between(README, START, END, readme_section(result, image))
-    _replace_between(TOP_README, SUMMARY_START, SUMMARY_END, summary_section(result))
