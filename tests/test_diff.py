@@ -33,6 +33,9 @@ def test_diff_03_04_shows_only_be_py_and_the_readme():
     assert "+    res.add_cookie('session', token, httponly=True, secure=False, samesite=None)" in out
     assert [line.split()[:2] for line in run("03", "04", "--stat").splitlines()[:-1]] == [
         ["M", "api/be.py"], ["M", "README.md"]]
+    code = run("03", "04", "--code")  # the code only
+    assert [l[4:] for l in code.splitlines() if l.startswith("+++ ")] == ["chapters/04-login/api/be.py"]
+    assert [line.split()[:2] for line in run("03", "04", "--stat", "--code").splitlines()[:-1]] == [["M", "api/be.py"]]
 
 
 def test_stat_counts_the_lines_each_file_gains_and_loses():
@@ -87,41 +90,119 @@ def test_diff_leaves_out_caches_and_session_files(tmp_path, monkeypatch):
     assert [p for p, _, _ in changes(a, b)] == ["api/be.py", "README.md"]
     monkeypatch.setattr(diff, "ROOT", tmp_path)
     assert "05-logout/temp/" not in diff.unified(a, b)
-    page = diff.side_by_side(a, b)
-    assert "<h2>temp/" not in page and "__pycache__" not in page
+    page = diff.side_by_side(a, b, readme=True)
+    assert 'id="file-temp/' not in page and "__pycache__" not in page
 
 
-def test_html_page_is_side_by_side(tmp_path):
-    page = tmp_path / "03-04.html"
-    run("03", "04", "--html", str(page), "--code")
-    html = page.read_text(encoding="utf-8")
-    assert '<meta charset="utf-8">' in html and "<h2>api/be.py</h2>" in html
-    assert html.count('<table class="diff"') == 1  # only be.py with --code
-    assert "chapters/03-clear-update-token/api/be.py" in html and "chapters/04-login/api/be.py" in html
-    # the chapter titles, the article's section and a legend at the top
-    assert "03-clear-update-token" in html and "登录接口发放 token 与 cookie" in html
-    assert 'href="https://github.com/fengcms/articles/blob/master/webAppDesign/1.10.md#更新登录接口"' in html
-    assert "删掉的行 / removed" in html and "新加的行 / added" in html
+def page_of(tmp_path, *args):
+    """The page `python -m tutorial.diff ARGS --html FILE` writes, and its header."""
+    page = tmp_path / ("%s.html" % "-".join(a.strip("-") for a in args))
+    run(*args, "--html", str(page))
+    text = page.read_text(encoding="utf-8")
+    return text, text.split("</header>")[0]
+
+
+def sections(page):
+    """The files the page shows, in order, each with its table's HTML."""
+    return re.findall(r'<section id="file-(.*?)">(.*?)</section>', page, re.S)
+
+
+def test_html_page_is_the_code_side_by_side(tmp_path):
+    page, header = page_of(tmp_path, "03", "04")
+    assert '<meta charset="utf-8">' in page and '<html lang="zh-CN">' in page
+    assert [path for path, _ in sections(page)] == ["api/be.py"], "the code only: the README is linked, not diffed"
+    assert "chapters/03-clear-update-token/api/be.py</th>" in page and "chapters/04-login/api/be.py</th>" in page
+    assert page.count('<table class="diff two"') == 1 and '<td class="mark del">−</td>' in page
+    # the chapters' titles and a legend at the top, in both languages
+    assert "03-clear-update-token" in header and "登录接口发放 token 与 cookie" in header
+    assert "Login hands out a token and a cookie" in header and '<span lang="en">' in header
+    assert '删掉的行 / <span lang="en">removed</span>' in header and '新加的行 / <span lang="en">added</span>' in header
+
+
+def test_html_page_shows_the_files_in_teaching_order(tmp_path):
+    """The order of the step's `touches`; across several steps, in order of first appearance; then any other
+    changed file alphabetically, and the README last when --readme diffs it."""
+    from tutorial.chapters import by_key
+    from tutorial.diff import teaching_order
+
+    one = [path for path, _ in sections(page_of(tmp_path, "17", "18")[0])]
+    assert one == list(by_key("18").touches) != sorted(one)
+    several = [path for path, _ in sections(page_of(tmp_path, "16", "18", "--readme")[0])]
+    assert several == ["core/session.py", "api/be.py", "config.py", "core/app.py", "static/admin.html", "README.md"]
+    listed = [(p, None, "") for p in ("README.md", "z.py", "api/be.py", "a.py", "config.py")]
+    assert [p for p, _, _ in teaching_order(listed, [by_key("17"), by_key("18")])] == [
+        "api/be.py", "config.py", "a.py", "z.py", "README.md"]
+
+
+def test_html_page_has_an_index_with_each_files_counts(tmp_path):
+    from tutorial.diff import counts
+
+    page, header = page_of(tmp_path, "16", "18")
+    index = re.findall(r'<a href="#file-(.*?)">(.*?)</a> <span class="plus">\+(\d+)</span> '
+                       r'<span class="minus">−(\d+)</span>', header)
+    assert [(target, name) for target, name, _, _ in index] == [(p, p) for p, _ in sections(page)]
+    for path, plus, minus in [(p, int(a), int(r)) for p, _, a, r in index]:
+        old, new = [(folder_of(key) / path) for key in ("16", "18")]
+        assert (plus, minus) == counts(old.read_text(encoding="utf-8") if old.exists() else None,
+                                       new.read_text(encoding="utf-8")), path
+    assert ("static/admin.html", "static/admin.html", "99", "0") in index
+
+
+def test_html_page_links_the_readme_and_diffs_it_only_with_readme(tmp_path):
+    from urllib.parse import unquote, urlparse
+
+    page, header = page_of(tmp_path, "04", "05")
+    link = re.search(r'<a class="readme" href="(file://[^"]+)">chapters/05-logout/README.md</a>', header)
+    assert link and Path(unquote(urlparse(link.group(1)).path)) == folder_of("05") / "README.md"
+    assert "README.md" not in [p for p, _ in sections(page)] and "chapters/04-login/README.md" not in page
+    diffed = [p for p, _ in sections(page_of(tmp_path, "04", "05", "--readme")[0])]
+    assert diffed == ["api/be.py", "README.md"]
+    assert [p for p, _ in sections(page_of(tmp_path, "04", "05", "--readme", "--code")[0])] == ["api/be.py"]
 
 
 def test_html_page_opens_with_what_each_step_does(tmp_path):
-    """At the top, the sentence each step's README opens with, and where it comes from."""
-    from tutorial.chapters import by_key
+    """One line per step: its sentence (zh, en), and the article it follows, linked; for our own steps
+    "beyond the articles" and no article link at all."""
+    from tutorial.chapters import ARTICLES, by_key
 
-    page = tmp_path / "04-06.html"
-    run("04", "06", "--html", str(page), "--code")
-    header = page.read_text(encoding="utf-8").split("</header>")[0]
+    _, header = page_of(tmp_path, "04", "06")
     for key in ("05", "06"):
         assert by_key(key).summary_zh in header and by_key(key).summary_en in header
     assert by_key("04").summary_en not in header, "only the steps after the first chapter"
-    assert "文章 / Article:" in header and "超出文章 / beyond the articles" in header  # 05 follows one, 06 does not
+    assert header.count('<p class="step">') == 2
+    step05, step06 = header.split('<p class="step">')[1:]
+    article = '文章 / <span lang="en">Article</span>: <a href="%s">1.10 制作退出接口</a>' % by_key("05").url
+    assert article in step05
+    assert "超出文章 / <span lang=\"en\">beyond the articles</span>" in step06 and ARTICLES not in step06
+    _, own = page_of(tmp_path, "29", "30")
+    assert "beyond the articles" in own and ARTICLES not in own and "Article" not in own
 
 
-def test_html_page_shows_code_before_the_readme(tmp_path):
-    page = tmp_path / "05-06.html"
-    run("05", "06", "--html", str(page))
-    files = re.findall(r"<h2>(.*?)</h2>", page.read_text(encoding="utf-8"))
-    assert files[-1] == "README.md" and len(files) > 2
+def test_lines_only_one_version_has_take_the_whole_width(tmp_path):
+    """A new (or deleted) file is one column; so is a block of new (or removed) lines in a changed file,
+    while the two versions of a changed line stand side by side."""
+    page, _ = page_of(tmp_path, "17", "18")
+    admin = dict(sections(page))["static/admin.html"]
+    assert '<table class="diff one">' in admin and len(re.findall(r"<col[ >]", admin)) == 3
+    assert "新文件 / <span lang=\"en\">new file</span>: chapters/18-sliding-session/static/admin.html" in admin
+    body = admin.split("<tbody>")[1]
+    assert body.count("<tr>") == len((folder_of("18") / "static/admin.html").read_text().splitlines()) > 50
+    assert all(row.count("<td") == 3 for row in body.split("</tr>")[:-1])
+    gone = dict(sections(page_of(tmp_path, "18", "17")[0]))["static/admin.html"]
+    assert '<table class="diff one">' in gone and "已删除 / <span lang=\"en\">deleted</span>" in gone
+    logout = dict(sections(page_of(tmp_path, "04", "05")[0]))["api/be.py"]
+    added = [row for row in logout.split("<tr>") if 'class="mark add"' in row]
+    assert len(added) == 16 and all('<td class="add" colspan="4">' in row for row in added)
+    assert '<td class="mark del">−</td><td class="del">from config import ALLOWED_HOSTS</td>' in dict(
+        sections(page_of(tmp_path, "29", "30")[0]))["core/app.py"]
+
+
+def test_help_describes_readme_and_code():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        diff_main(["--help"])
+    text = " ".join(out.getvalue().split())
+    assert "--readme with --html: diff the chapter README too" in text and "--code leave the chapter README out" in text
 
 
 def test_html_page_goes_to_a_temporary_folder_by_default(tmp_path):
@@ -142,15 +223,18 @@ def test_every_neighbouring_diff_is_the_articles_step():
 
 
 def test_readme_diff_commands_run(tmp_path):
+    """The diff commands the README and the instructors' page (docs/) show, run as shown."""
     import shlex
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    lines = re.findall(r"^\.venv/bin/python -m tutorial\.diff .*$", readme, re.M)
-    assert len(lines) == 2
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    lines = [line for doc in docs if doc.exists()
+             for line in re.findall(r"^\.venv/bin/python -m tutorial\.diff .*$", doc.read_text(encoding="utf-8"), re.M)]
+    assert len(lines) >= 2 and any("--html" in line for line in lines), lines
     for line in lines:
         args = [a for a in shlex.split(line)[1:] if a != "--open"]  # (no browser to open in a test)
         done = subprocess.run([sys.executable] + args, cwd=ROOT, capture_output=True, text=True,
                               encoding="utf-8", env=dict(os.environ, TMPDIR=str(tmp_path)), timeout=60)
         assert done.returncode == 0 and done.stdout, done.stderr
     pages = list(tmp_path.rglob("*.html"))
-    assert len(pages) == 1, "the --html example writes its page to a temporary folder, not the repository"
+    assert len(pages) == sum("--html" in line for line in lines), \
+        "each --html example writes its page to a temporary folder, not the repository"

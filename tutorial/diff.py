@@ -1,10 +1,15 @@
 """What changed between two chapters, for projecting in class.
 
     python -m tutorial.diff 03 04                  # unified diff in the terminal
-    python -m tutorial.diff 03 04 --html           # side-by-side page, written to a temporary folder
+    python -m tutorial.diff 03 04 --html           # the page to project, written to a temporary folder
     python -m tutorial.diff 03 04 --html page.html # ... or to the file you name
+    python -m tutorial.diff 03 04 --html --readme  # ... with the chapter README's diff after the code
     python -m tutorial.diff 05 final --stat        # only the changed files, with lines added and removed
     python -m tutorial.diff 03 04 --code           # without the chapter README
+
+The page (--html) is in projector mode: the code only, in large type, the files in the order the
+step teaches them, each step's sentence and its README linked at the top (tutorial/diffpage.py).
+The terminal diff and --stat include the chapter README, last, unless --code.
 
 In a terminal the diff is in colour (green added, red removed); piped, or with NO_COLOR set, or
 with --color never, it is plain text. --color always keeps the colour in a pipe (| less -R).
@@ -57,6 +62,26 @@ def changes(a: Path, b: Path, readme: bool = True) -> list:
     paths = sorted(set(fa) | set(fb), key=lambda p: (p == "README.md", p))
     return [(p, fa.get(p), fb.get(p)) for p in paths
             if fa.get(p) != fb.get(p) and (readme or p != "README.md")]
+
+
+def steps_between(before: str, after: str) -> tuple:
+    """The steps that lead from chapter `before` to chapter `after` (or back)."""
+    first, last = sorted((by_key(before).number, by_key(after).number))
+    return CHAPTERS[first + 1:last + 1]
+
+
+def teaching_order(changed: list, steps) -> list:
+    """`changed` (as changes() lists it) in the order the steps teach: their `touches` in order of first
+    appearance, then any other changed file alphabetically, the chapter README last."""
+    taught = list(dict.fromkeys(path for ch in steps for path in ch.touches))
+
+    def rank(change):
+        path = change[0]
+        if path == "README.md":
+            return 2, 0, path
+        return (0, taught.index(path), path) if path in taught else (1, 0, path)
+
+    return sorted(changed, key=rank)
 
 
 def unified(a: Path, b: Path, readme: bool = True) -> str:
@@ -117,11 +142,14 @@ def use_colour(choice: str, stream) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def side_by_side(a: Path, b: Path, readme: bool = True, keys=None) -> str:
-    """The page to project (tutorial/diffpage.py); `keys` name the chapters as typed."""
+def side_by_side(a: Path, b: Path, readme: bool = False, keys=None) -> str:
+    """The page to project (tutorial/diffpage.py): the code in teaching order, with each file's
+    line counts, and the chapter README's diff last with `readme`; `keys` name the chapters as typed."""
     ra, rb = a.relative_to(ROOT).as_posix(), b.relative_to(ROOT).as_posix()
     keys = keys or (a.name if a != FINAL_DIR else "final", b.name if b != FINAL_DIR else "final")
-    return diffpage.page(keys[0], keys[1], changes(a, b, readme), (ra, rb))
+    steps = steps_between(*keys)
+    files = [(path, old, new, counts(old, new)) for path, old, new in teaching_order(changes(a, b, readme), steps)]
+    return diffpage.page(keys[0], keys[1], files, (ra, rb), steps)
 
 
 def page_path(named: str, before: str, after: str) -> Path:
@@ -134,16 +162,21 @@ def page_path(named: str, before: str, after: str) -> Path:
 
 def main(argv=None) -> int:
     known = "%s..%s, a folder name, or final" % (CHAPTERS[0].tag, LAST.tag)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tutorial.diff", description=__doc__.split("\n\n")[0])
     parser.add_argument("before", help="chapter: " + known)
     parser.add_argument("after", help="chapter: " + known)
     parser.add_argument("--html", metavar="FILE", nargs="?", const="",
-                        help="write a side-by-side page to FILE (default: a new temporary folder)")
+                        help="write the page to project to FILE (default: a new temporary folder): "
+                             "the code only, in teaching order, the chapter README linked")
     parser.add_argument("--open", action="store_true", help="with --html: open the page in a browser")
     parser.add_argument("--stat", action="store_true", help="only list the changed files, with lines added and removed")
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                         help="colour the diff: in a terminal only (auto, the default), always, or never")
-    parser.add_argument("--code", action="store_true", help="leave the chapter README out")
+    parser.add_argument("--readme", action="store_true",
+                        help="with --html: diff the chapter README too, after the code (the terminal diff "
+                             "and --stat always include it, unless --code)")
+    parser.add_argument("--code", action="store_true",
+                        help="leave the chapter README out (the page leaves it out anyway, unless --readme)")
     args = parser.parse_args(argv)
     try:
         a, b = folder_of(args.before), folder_of(args.after)
@@ -153,7 +186,8 @@ def main(argv=None) -> int:
         sys.stdout.write(stat(a, b, not args.code))
     elif args.html is not None:
         path = page_path(args.html, args.before, args.after)
-        path.write_text(side_by_side(a, b, not args.code, (args.before, args.after)), encoding="utf-8")
+        page = side_by_side(a, b, args.readme and not args.code, (args.before, args.after))
+        path.write_text(page, encoding="utf-8")
         print(path)
         if args.open:
             webbrowser.open(path.resolve().as_uri())
