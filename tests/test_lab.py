@@ -221,7 +221,7 @@ def _hours(rows):
 
 def test_section_13_guesses_sent_in_a_batch(executed_notebooks):
     """23 checks every guess of a batch, hour after hour; 24 only the free failures, then one after each wait.
-    On 33 (the finished app) the bounds: 69 an hour against one account, from one address or from many,
+    On 34 (the finished app) the bounds: 69 an hour against one account, from one address or from many,
     what chapter 12 gave one guess at a time (section 7, measured again here)."""
     text, code, (attack, bounds) = lab_section(executed_notebooks, 13, rows=True)
     assert "at_once=16" in code

@@ -36,12 +36,13 @@ def test_every_new_section_runs_its_attack_on_the_two_real_chapters(executed_not
 
 
 def test_the_finished_app_is_the_last_chapter(executed_notebooks):
-    """Section 13's bounds are measured on the finished app, now chapter 33; the contents list 23 sections."""
+    """Section 13's bounds are measured on the finished app, now chapter 34 (whose step, the back office page,
+    has no attack: no section of its own); the contents list 23 sections."""
     from tutorial.notebooks import NOTEBOOKS, read
 
     text, code, tables = lab_section(executed_notebooks, 13)
-    assert by_key("redis-limits") == LAST, "section 13's finished app is the last chapter"
-    assert 'final = lab.pair("redis-limits")[1]' in code and "第 33 章（最终的应用）/ chapter 33 (the finished app)" in code
+    assert by_key("back-office") == LAST, "section 13's finished app is the last chapter"
+    assert 'final = lab.pair("back-office")[1]' in code and "第 34 章（最终的应用）/ chapter 34 (the finished app)" in code
     intro = read(NOTEBOOKS / "04-security-lab.ipynb").cells[0].source
     for number, fix in FIXES.items():
         assert "| %d | " % number in intro and "(../chapters/%s/README.md)" % by_key(fix).slug in intro

@@ -257,6 +257,16 @@ CHAPTERS = (
          ('Redis 好好的，同时的请求一多就回答 503；Redis 满了是 500 和调用栈；SESSION_STORE 写错时打印出密码',
           'many requests at once get a 503 while Redis is well; a full Redis is a 500 with a traceback; a mistyped '
           'SESSION_STORE prints its password')),
+    _own(34, "34-back-office", ARTICLE_1_09, "会把话说清楚的后台页面", "A back office that explains itself",
+         ("static/admin.html",),
+         "后台页面的每条消息都有中文和英文，429 时按 Retry-After 倒数并停用登录按钮，空密码不发送，成功和失败一眼分得清，"
+         "焦点跟着走，连不上服务器也会说。",
+         "Every message of the back office in Chinese and English; a 429 counts down its Retry-After with the login "
+         "button off; an empty password is never sent; success and failure look different; focus follows; a server "
+         "that does not answer is said.",
+         ('后台页面只有中文消息，429 不说要等多久，成功也是红色，空密码照样发出去、用掉一次尝试，连不上服务器时什么也不说',
+          "the back office speaks Chinese only, a 429 does not say how long to wait, success is red, an empty password "
+          "is sent and spends a try, a server that does not answer shows nothing")),
 )
 
 LAST = CHAPTERS[-1]
