@@ -122,13 +122,28 @@ def _readme(folder):
 _WHOLE_FILE_REPOSITORY_ONLY = re.compile(r"^pytestmark = .*\brepository_only\b", re.M)
 
 
+_FILE_MARKS = re.compile(r"^pytestmark = (\[.*?\]|.*)$", re.M | re.S)
+_SINCE = re.compile(r"mark\.since\((?:\"([\w-]+)\"|(\d+))\)")
+
+
+def _all_later(text: str, number: int) -> bool:
+    """Every test of the file is for steps after `number`: the file's pytestmark has a since(), and no
+    since() in it (the file's, or a test's own) is `number` or earlier."""
+    marks = _FILE_MARKS.search(text)
+    if not marks or not _SINCE.search(marks.group(1)):
+        return False
+    return min(step(name or int(n)) for name, n in _SINCE.findall(text)) > number
+
+
 def pytest_ignore_collect(collection_path, config):
     """A learner's check (--project) does not even collect the files that only check this
-    repository (their pytestmark says repository_only): it would deselect all their tests."""
+    repository (their pytestmark says repository_only), nor those whose every test is for a later step:
+    it would deselect all their tests (and collecting them is most of a check's time at the first steps)."""
     if (config.getoption("--project") and collection_path.suffix == ".py"
             and collection_path.name.startswith("test_")):
         text = collection_path.read_text(encoding="utf-8")
-        return True if _WHOLE_FILE_REPOSITORY_ONLY.search(text) else None
+        if _WHOLE_FILE_REPOSITORY_ONLY.search(text) or _all_later(text, config.tutorial_targets[0].number):
+            return True
     return None
 
 

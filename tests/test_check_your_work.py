@@ -282,3 +282,19 @@ def test_a_changed_line_of_the_readme_report_is_caught():
     assert "res.cookies.delete_cookie('session', secure=False)" in shown
     assert as_shown(shown.replace("delete_cookie('session', secure=False)", "delete_cookie('session')"),
                     ROOT) != shown
+
+
+def test_a_check_skips_only_files_whose_every_test_is_for_a_later_step():
+    """conftest.py leaves out of a learner's check the files it would deselect whole: a file whose pytestmark
+    has since(), and no test of it an earlier since() of its own (the checks at the first steps collect a
+    third of the files)."""
+    from conftest import _all_later
+
+    later = 'pytestmark = pytest.mark.since("throttle")\n\ndef test_a(chapter): ...\n'
+    assert _all_later(later, 11) and not _all_later(later, 12)
+    own_earlier = later + '\n@pytest.mark.since("secret-token")\n@pytest.mark.until("hash-thread")\ndef test_b(chapter): ...\n'
+    assert not _all_later(own_earlier, 6) and _all_later(own_earlier, 5)
+    no_file_mark = '@pytest.mark.since("throttle")\ndef test_a(chapter): ...\n\ndef test_b(chapter): ...\n'
+    assert not _all_later(no_file_mark, 3), "test_b is for every step"
+    listed = 'pytestmark = [pytest.mark.repository_only,\n              pytest.mark.since("redis-store")]\n'
+    assert _all_later(listed, 19) and not _all_later(listed, 20)
