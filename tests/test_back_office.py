@@ -93,10 +93,11 @@ def test_the_page_refuses_empty_fields_and_says_everything_in_both_languages(cha
 @pytest.mark.until("redis-limits")
 @pytest.mark.repository_only  # (the chapters before the fix; a learner's page may well be better)
 def test_before_the_fix_the_page_sends_an_empty_password_and_speaks_chinese_only(chapter, client, session_dir):
-    page = Page(client.get("/admin/").text)
+    text = client.get("/admin/").text
+    page = Page(text)
     assert "required" not in page.inputs["password"]
     assert "后台 / Back office" in page.unmarked_english()
-    assert not any(has_english(client.get("/admin/").text, m) for m in api_messages(chapter.path))
+    assert not any(has_english(text, m) for m in api_messages(chapter.path))
     # what that page sends for an empty password: a wrong one, counted (one of the free failures spent)
     assert envelope(client.login("admin", "")) == WRONG
     assert [p.name for p in session_dir.iterdir() if p.name.startswith("login_account_")]
