@@ -391,7 +391,10 @@ def chromium(tmp_path_factory):
 
     if browser.missing():
         pytest.skip("This browser test " + browser.missing())
-    with browser.chromium(width=1366, height=900, workdir=tmp_path_factory.mktemp("chromium")) as driver:
+    # (a long folder on purpose: pytest's own grows with every run, and macOS's is long; tutorial/browser.py must
+    # keep Chromium's socket out of it)
+    long = tmp_path_factory.mktemp("chromium-in-a-folder-whose-path-is-as-long-as-a-macos-temporary-folder-can-be")
+    with browser.chromium(width=1366, height=900, workdir=long) as driver:
         yield driver
 
 # ----------------------------------------------------------------- a Redis server (chapters 20-22)

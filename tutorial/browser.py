@@ -57,17 +57,28 @@ def chromium(width: int = 1366, height: int = 900, workdir=None):
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="chromium-", dir=workdir)
+    # Chromium's own socket (SingletonSocket) goes into TMPDIR, and a Unix socket's path holds about 104 characters
+    # at most: a short folder in /tmp, whatever `workdir` is (pytest's grows with every run, /.../pytest-1001/...,
+    # and macOS's temporary folder is long to begin with). The driver's scoped_dir* go there too; both folders are
+    # removed at the end.
+    short = tempfile.mkdtemp(prefix="cr-", dir="/tmp" if os.path.isdir("/tmp") else None)
     options = webdriver.ChromeOptions()
     options.binary_location = _find("CHROMIUM")
     for flag in FLAGS + ("--window-size=%d,%d" % (width, height), "--user-data-dir=" + os.path.join(profile, "profile")):
         options.add_argument(flag)
-    env = dict(os.environ, TMPDIR=profile, TMP=profile, TEMP=profile)  # (the driver's scoped_dir* go here too)
-    driver = webdriver.Chrome(service=Service(_find("CHROMEDRIVER"), env=env), options=options)
+    env = dict(os.environ, TMPDIR=short, TMP=short, TEMP=short)
+    try:
+        driver = webdriver.Chrome(service=Service(_find("CHROMEDRIVER"), env=env), options=options)
+    except BaseException:
+        shutil.rmtree(short, ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)
+        raise
     try:
         resize(driver, width, height)
         yield driver
     finally:
         driver.quit()
+        shutil.rmtree(short, ignore_errors=True)
         shutil.rmtree(profile, ignore_errors=True)
 
 
