@@ -4,8 +4,8 @@ A few test files spend their time waiting, not computing: they start real
 `python run.py` processes and stop them with Ctrl-C (test_server.py), start and
 end warm servers (test_warm.py), let a load generator run for its seconds
 (test_bench.py), and a few tests elsewhere that do the same
-(@pytest.mark.beside, in the files of MARKED). And a few files that only compute (test_any_string.py,
-test_hash_queue.py, test_lab_attacks.py, test_throttle.py) join them: without them the suite's own process, which
+(@pytest.mark.beside, in the files of MARKED). And a few files that mostly compute (test_any_string.py,
+test_cross_site.py, test_guard.py, test_hash_queue.py, test_lab_attacks.py, test_throttle.py) join them: without them the suite's own process, which
 has the most to do, ran alone on one core for its last ten seconds while the other core idled. In a whole run
 (the README's command) they run in a child pytest of their own, as
 the background job "beside" (tests/background.py), while the suite's own
@@ -24,8 +24,9 @@ from pathlib import Path
 
 from tutorial.chapters import ROOT
 
-FILES = ("tests/test_any_string.py", "tests/test_bench.py", "tests/test_hash_queue.py", "tests/test_lab_attacks.py",
-         "tests/test_server.py", "tests/test_throttle.py", "tests/test_warm.py")
+FILES = ("tests/test_any_string.py", "tests/test_bench.py", "tests/test_cross_site.py", "tests/test_guard.py",
+         "tests/test_hash_queue.py", "tests/test_lab_attacks.py", "tests/test_server.py", "tests/test_throttle.py",
+         "tests/test_warm.py")
 BACKGROUND_FIXTURES = ("executed_notebooks", "executed_readmes", "executed_checks", "executed_interruptions",
                        "executed_without_programs", "executed_beside")
 
