@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 import pytest
 
 from support import envelope
+from tutorial.browser import wait_for
 
 pytestmark = pytest.mark.since("sliding-session")
 
@@ -115,13 +116,6 @@ new MutationObserver(() => seen.push({
   wait: $('wait').hidden ? '' : $('wait').textContent, disabled: $('login').disabled, at: performance.now(), n: seen.length,
 })).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 """
-
-
-def wait_for(driver, condition, what, seconds=10):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, seconds, poll_frequency=0.02).until(lambda d: d.execute_script(condition),
-                                                                     message=what)
 
 
 def answer(driver, act):

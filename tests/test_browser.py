@@ -6,6 +6,7 @@ the focus): test_back_office.py."""
 import pytest
 
 from tutorial import browser
+from tutorial.browser import wait_for
 from tutorial.chapters import step
 from tutorial.lab import fast_hash_env
 from tutorial.server import ChapterServer
@@ -17,13 +18,6 @@ pytestmark = [pytest.mark.since("sliding-session"), pytest.mark.repository_only,
 def window(chromium):
     browser.resize(chromium, 1280, 900)
     return chromium
-
-
-def wait_for(driver, condition, what, seconds=10):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, seconds, poll_frequency=0.02).until(lambda d: d.execute_script(condition),
-                                                                     message=what)
 
 
 def shown(driver, element_id):

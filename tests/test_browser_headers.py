@@ -78,14 +78,13 @@ def test_no_frame_or_cache_rules_before_the_fix(chapter, client):
 def framed_back_office(driver, other_site, server):
     """Another site's page with the back office in a frame: what the frame holds once it has loaded
     (its address, whether the login form is there), and what the browser's console said."""
-    from selenium.webdriver.support.ui import WebDriverWait
+    from tutorial.browser import wait_for
 
     driver.get_log("browser")  # (what earlier pages said: not this page's)
     other_site.page = ('<p>Win a prize!</p><iframe id="frame" src="%s/admin/" onload="window.framed = true">'
                        '</iframe>' % server.base)
     driver.get(other_site.url)
-    WebDriverWait(driver, 10, poll_frequency=0.02).until(lambda d: d.execute_script("return window.framed === true"),
-                                                        message="the frame finished loading")
+    wait_for(driver, "return window.framed === true", "the frame finished loading")
     driver.switch_to.frame(driver.find_element("id", "frame"))
     try:
         inside = driver.execute_script("return [location.href, document.getElementById('login-form') !== null]")

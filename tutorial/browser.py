@@ -82,6 +82,15 @@ def chromium(width: int = 1366, height: int = 900, workdir=None):
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def wait_for(driver, condition: str, what: str, seconds: float = 10):
+    """Wait until the page's JavaScript `condition` (a `return ...` statement) is true, looking every 20 ms;
+    on a timeout, say `what` was awaited. Returns the condition's value."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.02).until(lambda d: d.execute_script(condition),
+                                                                     message=what)
+
+
 def resize(driver, width: int, height: int) -> None:
     """Make the page's own viewport exactly width x height (a window is a little larger), and wait until
     the page sees it: the browser applies a new window size a moment later, on a busy machine a long one."""
