@@ -26,7 +26,7 @@ os.environ.setdefault("TUTORIAL_WARM_SERVERS", "1")
 
 from beside import BACKGROUND_FIXTURES, runs_beside  # noqa: E402
 from learner import LearnerReport, learner_target  # noqa: E402
-from support import AppClient, SyncView, Target, loaded, repository_targets, use_session_dir  # noqa: E402
+from support import AppClient, SyncView, Target, app_client, loaded, repository_targets, use_session_dir  # noqa: E402
 from tutorial.chapters import by_key, step  # noqa: E402
 from tutorial.loader import module_origin  # noqa: E402
 
@@ -256,29 +256,13 @@ def clock(session, monkeypatch):
     return state
 
 
-_fast_hashes = {}
-
-
-def fast_password_hash(chapter):
-    """The manager's password 123456, hashed by the chapter's own hashPassword with
-    one iteration: from the password-hash step (10) every login runs the hash, and 600,000
-    iterations per login would make these tests slow (test_password_hash.py checks the
-    real work factor)."""
-    if chapter.path not in _fast_hashes:
-        _fast_hashes[chapter.path] = loaded(chapter).module("core.tool").hashPassword("123456", 1)
-    return _fast_hashes[chapter.path]
-
-
 @pytest.fixture
 def client(chapter, app, session_dir, monkeypatch):
-    """Sends requests to the chapter's app; session files go to `session_dir`."""
+    """Sends requests to the chapter's app; session files go to `session_dir` (support.app_client)."""
     code = loaded(chapter)
     if code.has("core.session"):
-        use_session_dir(assert_from(code.module("core.session"), chapter), session_dir, monkeypatch)
-    manager = getattr(code.module("config"), "MANAGER", None)
-    if manager is not None:
-        monkeypatch.setitem(manager, "password", fast_password_hash(chapter))
-    return AppClient(app)
+        assert_from(code.module("core.session"), chapter)
+    return app_client(chapter, session_dir, monkeypatch)
 
 
 @pytest.fixture

@@ -142,6 +142,31 @@ class AppClient:
         return self.post("login", json={"account": account, "password": password})
 
 
+_fast_hashes = {}
+
+
+def fast_password_hash(target: Target) -> str:
+    """The manager's password 123456, hashed by the folder's own hashPassword with
+    one iteration: from the password-hash step (10) every login runs the hash, and 600,000
+    iterations per login would make these tests slow (test_password_hash.py checks the
+    real work factor)."""
+    if target.path not in _fast_hashes:
+        _fast_hashes[target.path] = loaded(target).module("core.tool").hashPassword("123456", 1)
+    return _fast_hashes[target.path]
+
+
+def app_client(target: Target, session_dir, monkeypatch) -> AppClient:
+    """A client of the folder's app in this process, as the `client` fixture gives it: session files go to
+    `session_dir`, and the manager's password hash takes one iteration."""
+    code = loaded(target)
+    if code.has("core.session"):
+        use_session_dir(code.module("core.session"), session_dir, monkeypatch)
+    manager = getattr(code.module("config"), "MANAGER", None)
+    if manager is not None:
+        monkeypatch.setitem(manager, "password", fast_password_hash(target))
+    return AppClient(code.app)
+
+
 def run_now(coroutine):
     """Run a coroutine to its end and return its result: in the apps' event loop,
     or, when called from inside that loop (an audit hook in the middle of a file

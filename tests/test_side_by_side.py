@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from support import AppClient, Target, loaded, use_session_dir
+from support import Target, app_client
 from tutorial.chapters import CHAPTERS, by_key
 from tutorial.notebooks import NOTEBOOKS
 
@@ -50,13 +50,9 @@ def rows_of(slugs, tmp_path, monkeypatch):
     servers, clients = {}, {}
     for port, slug in enumerate(slugs, 8100):
         ch = by_key(slug)
-        code = loaded(Target(ch.slug, ch.number, ch.path))
         folder = tmp_path / slug
         folder.mkdir()
-        use_session_dir(code.module("core.session"), folder, monkeypatch)
-        # (a password hash of one iteration: the answers are the same, eighteen logins at 600,000 took 2.5 s)
-        monkeypatch.setitem(code.module("config").MANAGER, "password", code.module("core.tool").hashPassword("123456", 1))
-        clients[port] = AppClient(code.app)
+        clients[port] = app_client(Target(ch.slug, ch.number, ch.path), folder, monkeypatch)
         servers[slug] = SimpleNamespace(session_dir=folder,
                                         url=lambda endpoint, port=port: "http://127.0.0.1:%d/api/v1/be/%s" % (port, endpoint))
     namespace = {"servers": servers, "httpx": InProcess(clients), "Markdown": str}
