@@ -198,3 +198,18 @@ def test_the_back_office_explains_itself_in_a_browser(chapter, chromium, tmp_pat
     # the server is gone: said, not silence
     said = answer(window, lambda: password.send_keys("123456", Keys.ENTER))
     assert (said["message"], said["kind"]) == ("✗ 连不上服务器 / Cannot reach the server", "error")
+
+
+@pytest.mark.repository_only
+def test_the_readme_says_the_api_is_chapter_33s():
+    """Chapter 34's README: only the page changed, "the API table below is chapter 33's"; the table rows are."""
+    from tutorial.chapters import by_key
+
+    def rows(slug):
+        text = (by_key(slug).path / "README.md").read_text(encoding="utf-8")
+        section = text.split("## 接口 / The API\n")[1].split("\n## ")[0]
+        return [line for line in section.splitlines() if line.startswith("|")]
+
+    text = (by_key("back-office").path / "README.md").read_text(encoding="utf-8")
+    assert "下面的接口表和第 33 章的一样" in text and "API table below is chapter 33's" in text
+    assert rows("back-office") == rows("redis-limits") and len(rows("redis-limits")) > 10

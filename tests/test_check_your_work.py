@@ -298,3 +298,13 @@ def test_a_check_skips_only_files_whose_every_test_is_for_a_later_step():
     assert not _all_later(no_file_mark, 3), "test_b is for every step"
     listed = 'pytestmark = [pytest.mark.repository_only,\n              pytest.mark.since("redis-store")]\n'
     assert _all_later(listed, 19) and not _all_later(listed, 20)
+
+
+def test_docs_count_the_check_runs_as_they_are():
+    """docs/testing.md says the background job runs "check your own code" some two dozen times (its old
+    "thirty-odd" had gone stale): check_runs.py's scenarios."""
+    from check_runs import scenarios
+
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    assert "“检查你的代码”的二十几次运行" in text and 'two dozen runs of "check your own code"' in text.replace("\n  ", " ")
+    assert 20 <= len(scenarios()) <= 29
