@@ -227,6 +227,12 @@ def be(chapter):
 
 
 @pytest.fixture
+def counters(chapter):
+    """The chapter's core/file_counters.py (the throttle step on): the login counters as files."""
+    return assert_from(loaded(chapter).module("core.file_counters"), chapter)
+
+
+@pytest.fixture
 def session_dir(tmp_path):
     """A fresh, empty session folder for this test."""
     folder = tmp_path / "temp"

@@ -16,13 +16,6 @@ WRONG = {"account": "admin", "password": "wrong"}
 
 
 @pytest.fixture
-def counters(chapter):
-    from conftest import assert_from, loaded
-
-    return assert_from(loaded(chapter).module("core.file_counters"), chapter)
-
-
-@pytest.fixture
 def checks(be, monkeypatch):
     """[(under way now, most at once so far)]: a password check that takes a while, watched."""
     real, state = be.passwordMatches, {"now": 0, "most": 0}

@@ -8,13 +8,6 @@ import pytest
 pytestmark = pytest.mark.since("counter-locks")
 
 
-@pytest.fixture
-def counters(chapter):
-    from conftest import assert_from, loaded
-
-    return assert_from(loaded(chapter).module("core.file_counters"), chapter)
-
-
 @pytest.mark.until("shared-counters")  # (then failures are counted only at the end: test_attempts_under_way.py)
 def test_reservations_are_atomic_across_threads(chapter, counters, session_dir, clock, config):
     """Twenty attempts at the same moment, each with its own file handle (as

@@ -34,14 +34,6 @@ def hashes(chapter, be, monkeypatch):
     return calls
 
 
-@pytest.fixture
-def counters(chapter):
-    """The chapter's core/file_counters.py: the login counters as files."""
-    from conftest import assert_from, loaded
-
-    return assert_from(loaded(chapter).module("core.file_counters"), chapter)
-
-
 def test_throttled_login_is_answered_at_once_without_the_hash(chapter, client, clock, config, hashes):
     for _ in range(config.LOGIN_FREE_FAILURES):
         assert envelope(client.login("admin", "wrong")) == (200, 400, "用户名或密码错误")
